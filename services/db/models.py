@@ -1,0 +1,284 @@
+"""The data model. The schema itself is created only by the Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from services.db.types import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MONEY = Numeric(16, 2)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012
+
+
+class Role(StrEnum):
+    MANAGER = "manager"
+    HEAD = "head"
+    ADMIN = "admin"
+
+
+class Channel(StrEnum):
+    CALL = "call"
+    MEETING = "meeting"
+    MESSAGE = "message"
+    EMAIL = "email"
+
+
+class Outcome(StrEnum):
+    REACHED = "reached"
+    NO_ANSWER = "no_answer"
+    CALL_BACK = "call_back"
+    MEETING_SET = "meeting_set"
+    ORDER = "order"
+    REFUSED = "refused"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default=Role.MANAGER)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    daily_call_plan: Mapped[int] = mapped_column(Integer, default=20)
+    push_time: Mapped[time | None] = mapped_column(Time)
+    pushes_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    muted_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    clients: Mapped[list[Client]] = relationship(back_populates="owner")
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_normalized: Mapped[str] = mapped_column(String(300), index=True)
+    company: Mapped[str | None] = mapped_column(String(300))
+    tax_id: Mapped[str | None] = mapped_column(String(12), index=True)
+    phones: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    is_vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    vip_reason: Mapped[str | None] = mapped_column(String(300))
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    next_due_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User | None] = relationship(back_populates="clients")
+    phone_numbers: Mapped[list[ClientPhone]] = relationship(
+        back_populates="client", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (Index("ix_clients_owner_next_due", "owner_id", "next_due_on"),)
+
+
+class ClientPhone(Base):
+    """One normalized phone number (digits only, Russian numbers as 7XXXXXXXXXX)."""
+
+    __tablename__ = "client_phones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+
+    client: Mapped[Client] = relationship(back_populates="phone_numbers")
+
+    __table_args__ = (UniqueConstraint("client_id", "phone", name="uq_client_phones_client_phone"),)
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    file_name: Mapped[str] = mapped_column(String(300))
+    file_hash: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_imported: Mapped[int] = mapped_column(Integer, default=0)
+    rows_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Transaction(Base):
+    __tablename__ = "transactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(100))
+    currency: Mapped[str] = mapped_column(String(3), default="RUB")
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    import_batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("import_batches.id", ondelete="SET NULL")
+    )
+
+    __table_args__ = (Index("ix_transactions_client_date", "client_id", "date"),)
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[str] = mapped_column(String(16), default=Channel.CALL)
+    outcome: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text)
+    next_contact_on: Mapped[date | None] = mapped_column(Date)
+    next_contact_at: Mapped[datetime | None] = mapped_column()
+    voice_file_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_interactions_client_occurred", "client_id", "occurred_at"),
+        Index("ix_interactions_user_occurred", "user_id", "occurred_at"),
+        Index("ix_interactions_next_contact_at", "next_contact_at"),
+    )
+
+
+class SegmentationRun(Base):
+    """One recomputation of the segments: its date, model and settings."""
+
+    __tablename__ = "segmentation_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, index=True)
+    model: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    n_clients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SegmentSnapshot(Base):
+    """A client's segment as known on a date; one row per client and date, history kept."""
+
+    __tablename__ = "segment_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_runs.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    as_of: Mapped[date] = mapped_column(Date)
+    abc: Mapped[str | None] = mapped_column(String(1))
+    xyz: Mapped[str | None] = mapped_column(String(1))
+    segment: Mapped[str | None] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(16))
+    revenue: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    deal_cycle_days: Mapped[float | None] = mapped_column(Float)
+    p_alive: Mapped[float | None] = mapped_column(Float)
+    churn_probability: Mapped[float | None] = mapped_column(Float)
+    expected_purchases_90d: Mapped[float | None] = mapped_column(Float)
+    cadence_days: Mapped[int] = mapped_column(Integer)
+    next_due: Mapped[date | None] = mapped_column(Date)
+    reactivation: Mapped[bool] = mapped_column(Boolean, default=False)
+    at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    revenue_at_risk: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    upsell: Mapped[bool] = mapped_column(Boolean, default=False)
+    cross_sell: Mapped[list[Any]] = mapped_column(default=list)
+
+    __table_args__ = (
+        UniqueConstraint("client_id", "as_of", name="uq_segment_snapshots_client_as_of"),
+        Index("ix_segment_snapshots_as_of_segment", "as_of", "segment"),
+    )
+
+
+class AppSetting(Base):
+    """Business settings as data: segmentation thresholds, cadence table, working days."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Invite(Base):
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class Delivery(Base):
+    """The ledger that makes each scheduled push go out once per recipient, kind and day."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    local_date: Mapped[date] = mapped_column(Date)
+    ref: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (
+        UniqueConstraint(
+            "recipient_id", "kind", "local_date", "ref", name="uq_deliveries_recipient_kind_day"
+        ),
+    )
+
+
+class FsmRecord(Base):
+    """Conversation state of one chat, so a half-logged call survives a restart."""
+
+    __tablename__ = "fsm_states"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
