@@ -1,0 +1,114 @@
+"""The composition root: settings, engine, Bot, Dispatcher and scheduler are built here only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.middlewares import ContextMiddleware
+from bot.storage import DatabaseStorage
+from handlers import build_routers
+from services.clock import Clock, SystemClock
+from services.db.engine import make_engine, make_session_factory
+from services.db.schema import ensure_schema
+from services.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+def build_bot(token: str, api_base: str = "") -> Bot:
+    """A Bot for official Telegram, or for the Bot API server at `api_base`."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base)) if api_base else None
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def build_storage(settings: Settings, uow_factory: UnitOfWorkFactory) -> BaseStorage:
+    """Conversation state in Redis when configured, otherwise in the database."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+
+        return RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
+        )
+    return DatabaseStorage(uow_factory.session_factory)
+
+
+def build_dispatcher(
+    settings: Settings, uow_factory: UnitOfWorkFactory, storage: BaseStorage, clock: Clock
+) -> Dispatcher:
+    dispatcher = Dispatcher(
+        storage=storage, settings=settings, uow_factory=uow_factory, clock=clock
+    )
+    dispatcher.update.outer_middleware(ContextMiddleware(uow_factory, settings.default_language))
+    dispatcher.include_routers(*build_routers())
+    return dispatcher
+
+
+@dataclass
+class Application:
+    """Everything one running bot process owns; built by `create_application`."""
+
+    settings: Settings
+    engine: AsyncEngine
+    uow_factory: UnitOfWorkFactory
+    bot: Bot
+    dispatcher: Dispatcher
+    clock: Clock
+    _polling: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start_polling(self) -> None:
+        """Start long polling in the background (returns at once)."""
+        self._polling = asyncio.create_task(
+            self.dispatcher.start_polling(
+                self.bot, polling_timeout=10, handle_signals=False, close_bot_session=False
+            )
+        )
+
+    async def run_polling(self) -> None:
+        await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False)
+
+    async def close(self) -> None:
+        if self._polling is not None:
+            if self.dispatcher._running_lock.locked():  # polling has started
+                await self.dispatcher.stop_polling()
+            try:
+                await asyncio.wait_for(self._polling, timeout=15)
+            except (TimeoutError, asyncio.CancelledError):
+                self._polling.cancel()
+            self._polling = None
+        await self.dispatcher.storage.close()
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+async def create_application(
+    settings: Settings,
+    *,
+    token: str,
+    api_base: str | None = None,
+    clock: Clock | None = None,
+    configure: Callable[[Application], None] | None = None,
+) -> Application:
+    """Connect to the database (it must be migrated) and wire the bot."""
+    engine = make_engine(settings.database_url)
+    await ensure_schema(engine)
+    uow_factory = UnitOfWorkFactory(make_session_factory(engine))
+    clock = clock or SystemClock()
+    bot = build_bot(token, settings.telegram_api_base if api_base is None else api_base)
+    storage = build_storage(settings, uow_factory)
+    dispatcher = build_dispatcher(settings, uow_factory, storage, clock)
+    app = Application(settings, engine, uow_factory, bot, dispatcher, clock)
+    if configure is not None:
+        configure(app)
+    return app
