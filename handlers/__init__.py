@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import errors
+from handlers import access, admin, calls, clients, common, digest, errors, lists, search
 
 
 def build_routers() -> list[Router]:
     """Fresh routers for one Dispatcher (a Router can be attached only once)."""
     return [
         errors.create_router(),
+        access.create_router(),  # strangers and invite links: before anything else
+        common.create_router(),
+        admin.create_router(),
+        calls.create_router(),  # call logging steps, incl. free-text comments in that state
+        clients.create_router(),
+        lists.create_router(),
+        digest.create_router(),
+        search.create_router(),  # plain text = client search: last
     ]
