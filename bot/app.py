@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.middlewares import ContextMiddleware
 from bot.storage import DatabaseStorage
 from handlers import build_routers
+from scheduler.runner import PushScheduler
 from services.clock import Clock, SystemClock
 from services.db.engine import make_engine, make_session_factory
 from services.db.schema import ensure_schema
@@ -55,6 +56,21 @@ def build_dispatcher(
     return dispatcher
 
 
+def attach_scheduler(app: Application) -> PushScheduler:
+    """The push scheduler, started and stopped with the Dispatcher."""
+    push_scheduler = PushScheduler(
+        app.bot,
+        app.uow_factory,
+        app.clock,
+        default_timezone=app.settings.default_timezone,
+        default_language=app.settings.default_language,
+    )
+    app.dispatcher.startup.register(push_scheduler.start)
+    app.dispatcher.shutdown.register(push_scheduler.stop)
+    app.dispatcher["push_scheduler"] = push_scheduler
+    return push_scheduler
+
+
 @dataclass
 class Application:
     """Everything one running bot process owns; built by `create_application`."""
@@ -65,6 +81,7 @@ class Application:
     bot: Bot
     dispatcher: Dispatcher
     clock: Clock
+    scheduler: PushScheduler | None = None
     _polling: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start_polling(self) -> None:
@@ -99,8 +116,13 @@ async def create_application(
     api_base: str | None = None,
     clock: Clock | None = None,
     configure: Callable[[Application], None] | None = None,
+    scheduler: bool = False,
 ) -> Application:
-    """Connect to the database (it must be migrated) and wire the bot."""
+    """Connect to the database (it must be migrated) and wire the bot.
+
+    With `scheduler=True` the push scheduler starts and stops with the Dispatcher (polling);
+    tests leave it off and call `scheduler.jobs.tick` with their own clock.
+    """
     engine = make_engine(settings.database_url)
     await ensure_schema(engine)
     uow_factory = UnitOfWorkFactory(make_session_factory(engine))
@@ -109,6 +131,8 @@ async def create_application(
     storage = build_storage(settings, uow_factory)
     dispatcher = build_dispatcher(settings, uow_factory, storage, clock)
     app = Application(settings, engine, uow_factory, bot, dispatcher, clock)
+    if scheduler:
+        app.scheduler = attach_scheduler(app)
     if configure is not None:
         configure(app)
     return app

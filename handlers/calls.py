@@ -1,9 +1,508 @@
-"""Placeholder: filled in by the feature that owns these commands."""
+"""Logging a call from the field: outcome -> next contact (-> time) -> comment -> saved.
+
+Also the card's "Next contact" (the same date choice, without a call) and undo.
+Everything the conversation knows lives in FSM data under "call" (client id,
+mode, outcome, next contact, time, prompt message id), so a restart of the bot
+in the middle changes nothing. Every button re-checks access to the client.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router
+from contextlib import suppress
+from datetime import date, datetime, time
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from handlers.callbacks import CalendarCb, CallAction, CallCb, CardAction, ClientCb, UndoCb
+from handlers.clients import edit_or_send, show_card
+from handlers.keyboards.calls import (
+    calendar_keyboard,
+    comment_keyboard,
+    next_contact_keyboard,
+    outcome_keyboard,
+    time_keyboard,
+    undo_keyboard,
+)
+from handlers.search import answer_search
+from handlers.viewer import install
+from handlers.views import fmt_date, h, outcome_label, saved_text
+from services.access import Viewer
+from services.calls import (
+    NextContactChoice,
+    NextContactMode,
+    NextContactPreview,
+    call_target,
+    log_call,
+    parse_time_of_day,
+    preview_next_contact,
+    reschedule,
+    undo_call,
+)
+from services.db.models import Outcome
+from services.errors import StaleAction
+from services.i18n import Translator
+from services.uow import UnitOfWork
+
+LOG = "log"
+RESCHEDULE = "next"
+
+
+class CallFlow(StatesGroup):
+    outcome = State()
+    next_contact = State()
+    time = State()
+    comment = State()
+
+
+# --- Conversation data ---------------------------------------------------------------------
+
+
+async def _flow(state: FSMContext, client_id: int) -> dict[str, Any]:
+    """The conversation this button belongs to; a button of an older one is refused."""
+    call = (await state.get_data()).get("call")
+    if not isinstance(call, dict) or call.get("c") != client_id:
+        raise StaleAction()
+    return call
+
+
+async def _step(state: FSMContext, call: dict[str, Any], step: State) -> None:
+    await state.update_data(call=call)
+    await state.set_state(step)
+
+
+async def _finish(state: FSMContext) -> None:
+    """Leave the conversation but keep other data (recent searches)."""
+    await state.set_state(None)
+    data = await state.get_data()
+    data.pop("call", None)
+    await state.set_data(data)
+
+
+def _choice(call: dict[str, Any]) -> NextContactChoice:
+    next_contact = call.get("n") or {}
+    on = next_contact.get("on")
+    at = call.get("t")
+    return NextContactChoice(
+        mode=NextContactMode(next_contact.get("m", NextContactMode.TOMORROW)),
+        on=date.fromisoformat(on) if on else None,
+        at=time.fromisoformat(at) if at else None,
+    )
+
+
+async def _drop_keyboard(bot: Bot, chat_id: int, message_id: int | None) -> None:
+    """Take the buttons off an earlier prompt so they cannot be pressed twice."""
+    if message_id is None:
+        return
+    with suppress(TelegramBadRequest):  # already edited or too old: nothing to take off
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+
+
+# --- Prompts --------------------------------------------------------------------------------
+
+
+def _header(name: str, call: dict[str, Any], tr: Translator) -> str:
+    key = "calls.header_next" if call.get("mode") == RESCHEDULE else "calls.header"
+    lines = [tr(key, name=h(name, 100))]
+    if call.get("o"):
+        lines.append(tr("calls.saved_outcome", outcome=outcome_label(call["o"], tr)))
+    return "\n".join(lines)
+
+
+def _when(preview: NextContactPreview, viewer: Viewer, tr: Translator) -> str:
+    text = fmt_date(preview.on, tr.language)
+    if preview.at is not None:
+        text += f" {preview.at.astimezone(viewer.zone):%H:%M}"
+    return text
+
+
+async def _start(
+    target: Message,
+    state: FSMContext,
+    client_id: int,
+    name: str,
+    mode: str,
+    tr: Translator,
+    markup: InlineKeyboardMarkup,
+) -> None:
+    """Open the conversation with its first question; an unfinished one is replaced."""
+    call: dict[str, Any] = {"c": client_id, "mode": mode}
+    question = tr("calls.ask_outcome" if mode == LOG else "calls.ask_next")
+    sent = await target.answer(_header(name, call, tr) + "\n" + question, reply_markup=markup)
+    call["m"] = sent.message_id
+    await _step(state, call, CallFlow.outcome if mode == LOG else CallFlow.next_contact)
+
+
+async def _after_next_contact(
+    callback: CallbackQuery,
+    state: FSMContext,
+    call: dict[str, Any],
+    preview: NextContactPreview,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """The date is chosen: reschedule now, or ask for the time / the comment."""
+    if call.get("mode") == RESCHEDULE:
+        card = await reschedule(uow, viewer, preview.target.client_id, _choice(call), now=now)
+        await _finish(state)
+        await callback.answer()
+        await edit_or_send(callback, tr("calls.rescheduled", date=_when(preview, viewer, tr)), None)
+        if isinstance(callback.message, Message):
+            await show_card(callback.message, card, viewer, tr)
+        return
+    await callback.answer()
+    header = _header(preview.target.name, call, tr)
+    if call.get("o") == Outcome.CALL_BACK and not call.get("t"):
+        await _step(state, call, CallFlow.time)
+        text = header + "\n" + tr("calls.ask_time", date=_when(preview, viewer, tr))
+        await edit_or_send(callback, text, time_keyboard(preview.target.client_id, tr))
+        return
+    await _step(state, call, CallFlow.comment)
+    text = header + "\n" + tr("calls.next_chosen", date=_when(preview, viewer, tr))
+    text += "\n" + tr("calls.ask_comment")
+    await edit_or_send(callback, text, comment_keyboard(preview.target.client_id, tr))
+
+
+async def _save(
+    target: Message,
+    bot: Bot,
+    state: FSMContext,
+    call: dict[str, Any],
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+    *,
+    comment: str | None = None,
+    voice_file_id: str | None = None,
+    edit: bool = False,
+) -> None:
+    """Commit the call, then say so (with undo), then show the refreshed card."""
+    logged = await log_call(
+        uow,
+        viewer,
+        int(call["c"]),
+        outcome=Outcome(call["o"]),
+        next_contact=_choice(call),
+        comment=comment,
+        voice_file_id=voice_file_id,
+        now=now,
+    )
+    await _finish(state)
+    text = saved_text(logged, tr, viewer.zone)
+    markup = undo_keyboard(logged.interaction_id, logged.previous_due, tr)
+    if edit:
+        await target.edit_text(text, reply_markup=markup)
+    else:
+        await _drop_keyboard(bot, target.chat.id, call.get("m"))
+        await target.answer(text, reply_markup=markup)
+    await show_card(target, logged.card, viewer, tr)
+
+
+# --- Router ---------------------------------------------------------------------------------
 
 
 def create_router() -> Router:
-    return Router(name=__name__)
+    router = install(Router(name=__name__))
+
+    @router.message(Command("log"))
+    async def log_command(
+        message: Message,
+        command: CommandObject,
+        state: FSMContext,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """/log <query>: find the client, then log a call for them."""
+        query = (command.args or "").strip()
+        if not query:
+            await message.answer(tr("search.usage_log"))
+            return
+        card = await answer_search(message, state, uow, viewer, now, tr, query, for_log=True)
+        if card is not None:
+            markup = outcome_keyboard(card.client_id, tr)
+            await _start(message, state, card.client_id, card.name, LOG, tr, markup)
+
+    @router.callback_query(ClientCb.filter(F.a.in_({CardAction.LOG_CALL, CardAction.NEXT_CONTACT})))
+    async def start_from_card(
+        callback: CallbackQuery,
+        callback_data: ClientCb,
+        state: FSMContext,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """ "Log call" or "Next contact" on a card (or a row of /log results)."""
+        target = await call_target(uow, viewer, callback_data.c, now)
+        await callback.answer()
+        if not isinstance(callback.message, Message):
+            return
+        if callback_data.a == CardAction.LOG_CALL:
+            markup = outcome_keyboard(target.client_id, tr)
+            await _start(callback.message, state, target.client_id, target.name, LOG, tr, markup)
+        else:
+            markup = next_contact_keyboard(target, tr, same_day=True)
+            mode = RESCHEDULE
+            await _start(callback.message, state, target.client_id, target.name, mode, tr, markup)
+
+    @router.callback_query(CallFlow.outcome, CallCb.filter(F.a == CallAction.OUTCOME))
+    async def outcome(
+        callback: CallbackQuery,
+        callback_data: CallCb,
+        state: FSMContext,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """How the call went -> when to contact next."""
+        target = await call_target(uow, viewer, callback_data.c, now)
+        call = await _flow(state, target.client_id)
+        if callback_data.v not in set(Outcome):
+            raise StaleAction()
+        call["o"] = callback_data.v
+        await _step(state, call, CallFlow.next_contact)
+        await callback.answer()
+        text = _header(target.name, call, tr) + "\n" + tr("calls.ask_next")
+        same_day = callback_data.v == Outcome.CALL_BACK
+        await edit_or_send(callback, text, next_contact_keyboard(target, tr, same_day=same_day))
+
+    @router.callback_query(CallFlow.next_contact, CallCb.filter(F.a == CallAction.NEXT))
+    async def next_preset(
+        callback: CallbackQuery,
+        callback_data: CallCb,
+        state: FSMContext,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """Tomorrow, in 3 days, in a week, today, or by the segment's schedule."""
+        if callback_data.v not in set(NextContactMode) or callback_data.v == NextContactMode.DATE:
+            raise StaleAction()
+        choice = NextContactChoice(NextContactMode(callback_data.v))
+        preview = await preview_next_contact(uow, viewer, callback_data.c, choice, now)
+        call = await _flow(state, callback_data.c)
+        call["n"] = {"m": choice.mode.value}
+        await _after_next_contact(callback, state, call, preview, uow, viewer, now, tr)
+
+    @router.callback_query(CallFlow.next_contact, CallCb.filter(F.a == CallAction.CALENDAR))
+    async def open_calendar(
+        callback: CallbackQuery,
+        callback_data: CallCb,
+        state: FSMContext,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """Pick a date: this month's calendar."""
+        target = await call_target(uow, viewer, callback_data.c, now)
+        await _flow(state, target.client_id)
+        await callback.answer()
+        markup = calendar_keyboard(
+            target.client_id, target.today.year, target.today.month, target.today, tr
+        )
+        if isinstance(callback.message, Message):
+            await callback.message.edit_reply_markup(reply_markup=markup)
+
+    @router.callback_query(CallFlow.next_contact, CalendarCb.filter(F.d == 0))
+    async def calendar_month(
+        callback: CallbackQuery,
+        callback_data: CalendarCb,
+        state: FSMContext,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """◀ ▶ in the calendar."""
+        target = await call_target(uow, viewer, callback_data.c, now)
+        await _flow(state, target.client_id)
+        if not 1 <= callback_data.m <= 12:
+            raise StaleAction()
+        await callback.answer()
+        markup = calendar_keyboard(
+            target.client_id, callback_data.y, callback_data.m, target.today, tr
+        )
+        if isinstance(callback.message, Message):
+            await callback.message.edit_reply_markup(reply_markup=markup)
+
+    @router.callback_query(CallFlow.next_contact, CalendarCb.filter(F.d > 0))
+    async def calendar_day(
+        callback: CallbackQuery,
+        callback_data: CalendarCb,
+        state: FSMContext,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """A day in the calendar."""
+        try:
+            day = date(callback_data.y, callback_data.m, callback_data.d)
+        except ValueError:
+            raise StaleAction() from None
+        choice = NextContactChoice(NextContactMode.DATE, on=day)
+        preview = await preview_next_contact(uow, viewer, callback_data.c, choice, now)
+        call = await _flow(state, callback_data.c)
+        call["n"] = {"m": NextContactMode.DATE.value, "on": day.isoformat()}
+        await _after_next_contact(callback, state, call, preview, uow, viewer, now, tr)
+
+    @router.callback_query(
+        CallFlow.time, CallCb.filter(F.a.in_({CallAction.TIME, CallAction.NO_TIME}))
+    )
+    async def time_button(
+        callback: CallbackQuery,
+        callback_data: CallCb,
+        state: FSMContext,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """An hour to call back at (or none)."""
+        call = await _flow(state, callback_data.c)
+        at = parse_time_of_day(callback_data.v) if callback_data.a == CallAction.TIME else None
+        choice = NextContactChoice(_choice(call).mode, _choice(call).on, at)
+        preview = await preview_next_contact(uow, viewer, callback_data.c, choice, now)
+        call["t"] = at.strftime("%H:%M") if at else None
+        await _step(state, call, CallFlow.comment)
+        await callback.answer()
+        text = _header(preview.target.name, call, tr)
+        text += "\n" + tr("calls.next_chosen", date=_when(preview, viewer, tr))
+        text += "\n" + tr("calls.ask_comment")
+        await edit_or_send(callback, text, comment_keyboard(preview.target.client_id, tr))
+
+    @router.message(CallFlow.time, F.text, ~F.text.startswith("/"))
+    async def time_typed(
+        message: Message,
+        bot: Bot,
+        state: FSMContext,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """A time typed as HH:MM."""
+        data = (await state.get_data()).get("call") or {}
+        client_id = int(data.get("c", 0))
+        call = await _flow(state, client_id)
+        at = parse_time_of_day(message.text or "")
+        choice = NextContactChoice(_choice(call).mode, _choice(call).on, at)
+        preview = await preview_next_contact(uow, viewer, client_id, choice, now)
+        await _drop_keyboard(bot, message.chat.id, call.get("m"))
+        call["t"] = at.strftime("%H:%M")
+        text = _header(preview.target.name, call, tr)
+        text += "\n" + tr("calls.next_chosen", date=_when(preview, viewer, tr))
+        text += "\n" + tr("calls.ask_comment")
+        sent = await message.answer(text, reply_markup=comment_keyboard(client_id, tr))
+        call["m"] = sent.message_id
+        await _step(state, call, CallFlow.comment)
+
+    @router.callback_query(CallFlow.comment, CallCb.filter(F.a == CallAction.NO_COMMENT))
+    async def no_comment(
+        callback: CallbackQuery,
+        callback_data: CallCb,
+        bot: Bot,
+        state: FSMContext,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """Save without a comment."""
+        call = await _flow(state, callback_data.c)
+        await callback.answer()
+        if isinstance(callback.message, Message):
+            await _save(callback.message, bot, state, call, uow, viewer, now, tr, edit=True)
+
+    @router.message(CallFlow.comment, F.voice)
+    async def voice_comment(
+        message: Message,
+        bot: Bot,
+        state: FSMContext,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """A voice message as the comment (its file id is kept)."""
+        call = await _flow(state, int(((await state.get_data()).get("call") or {}).get("c", 0)))
+        voice = message.voice.file_id if message.voice else None
+        await _save(
+            message,
+            bot,
+            state,
+            call,
+            uow,
+            viewer,
+            now,
+            tr,
+            comment=message.caption,
+            voice_file_id=voice,
+        )
+
+    @router.message(CallFlow.comment, F.text, ~F.text.startswith("/"))
+    async def text_comment(
+        message: Message,
+        bot: Bot,
+        state: FSMContext,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """A typed comment."""
+        call = await _flow(state, int(((await state.get_data()).get("call") or {}).get("c", 0)))
+        await _save(message, bot, state, call, uow, viewer, now, tr, comment=message.text)
+
+    @router.message(CallFlow.outcome, ~F.text.startswith("/"))
+    @router.message(CallFlow.next_contact, ~F.text.startswith("/"))
+    @router.message(CallFlow.comment, ~F.text.startswith("/"))
+    @router.message(CallFlow.time, ~F.text.startswith("/"))
+    async def use_the_buttons(message: Message, tr: Translator) -> None:
+        """Anything else in the middle of logging a call."""
+        await message.answer(tr("calls.use_buttons"))
+
+    @router.callback_query(CallCb.filter())
+    @router.callback_query(CalendarCb.filter())
+    async def stale_button(
+        callback: CallbackQuery,
+        callback_data: CallCb | CalendarCb,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+    ) -> None:
+        """A button of a finished or cancelled conversation (or a forged one)."""
+        await call_target(uow, viewer, callback_data.c, now)  # someone else's client: refused
+        raise StaleAction()
+
+    @router.callback_query(UndoCb.filter())
+    async def undo(
+        callback: CallbackQuery,
+        callback_data: UndoCb,
+        uow: UnitOfWork,
+        viewer: Viewer,
+        now: datetime,
+        tr: Translator,
+    ) -> None:
+        """Undo a call logged less than ten minutes ago."""
+        previous = date.fromordinal(callback_data.d) if callback_data.d > 0 else None
+        card = await undo_call(uow, viewer, callback_data.i, previous_due=previous, now=now)
+        await callback.answer(tr("calls.undone_short"))
+        await edit_or_send(callback, tr("calls.undone", name=h(card.name, 100)), None)
+        if isinstance(callback.message, Message):
+            await show_card(callback.message, card, viewer, tr)
+
+    return router

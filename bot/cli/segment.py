@@ -1,17 +1,77 @@
-"""`crmbot segment` (being built)."""
+"""`crmbot segment`: recompute segments from the database and store a snapshot."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from bot.cli.common import EXIT_FAILED, SubParsers
+from bot.cli.common import EXIT_OK, SubParsers, open_database, run_command
+from bot.config import Settings
+from services.segmentation import SegmentationOutcome, recompute_segments
+
+MIGRATIONS_SHOWN = 30
 
 
 def register(subparsers: SubParsers) -> None:
-    parser = subparsers.add_parser("segment", help="(not available yet)")
+    parser = subparsers.add_parser(
+        "segment", help="recompute ABC/XYZ segments, statuses and churn; store a snapshot"
+    )
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        help="compute as known on this date, YYYY-MM-DD (default: today in the company zone)",
+    )
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    print("not available yet")
-    return EXIT_FAILED
+    async def main(settings: Settings) -> int:
+        as_of = args.as_of or _today(settings.default_timezone)
+        async with open_database(settings) as database:
+            outcome = await recompute_segments(
+                database.uow_factory(), as_of, timezone=settings.default_timezone
+            )
+        print(render_outcome(outcome))
+        return EXIT_OK
+
+    return run_command(main)
+
+
+def _today(timezone: str) -> date:
+    return datetime.now(ZoneInfo(timezone)).date()
+
+
+def render_outcome(outcome: SegmentationOutcome) -> str:
+    lines = [f"Segments as of {outcome.as_of}: {outcome.clients} clients (run {outcome.run_id})."]
+    header = "     " + "".join(f"{x:>8}" for x in "XYZ")
+    lines.append(header)
+    for abc in "ABC":
+        cells = "".join(f"{outcome.segment_counts.get(abc + x, 0):>8}" for x in "XYZ")
+        lines.append(f"  {abc}  {cells}")
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(outcome.status_counts.items()))
+    lines.append(f"Statuses: {statuses}")
+    if outcome.model:
+        m = outcome.model
+        lines.append(
+            f"BG/NBD (weeks): r={m['r']:.4f} alpha={m['alpha']:.4f} a={m['a']:.4f} b={m['b']:.4f}"
+        )
+    if outcome.previous_as_of is None:
+        lines.append("No earlier snapshot: no migrations to show.")
+        return "\n".join(lines)
+    lines.append(
+        f"Migrations since {outcome.previous_as_of}: {len(outcome.migrations)} clients moved."
+    )
+    for move in outcome.migrations[:MIGRATIONS_SHOWN]:
+        parts = []
+        for label, before, after in (
+            ("ABC", move.abc_from, move.abc_to),
+            ("XYZ", move.xyz_from, move.xyz_to),
+            ("status", move.status_from, move.status_to),
+        ):
+            if before != after:
+                parts.append(f"{label} {before or '-'} -> {after or '-'}")
+        lines.append(f"  client {move.client_id}: " + "; ".join(parts))
+    if len(outcome.migrations) > MIGRATIONS_SHOWN:
+        lines.append(f"  ... and {len(outcome.migrations) - MIGRATIONS_SHOWN} more")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Speed and memory figures; each module runs with `python -m benchmarks.<name>`."""

@@ -1,0 +1,238 @@
+"""Monthly client accounting: new, lost and returned clients and revenue split."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from pandas.api.indexers import BaseIndexer
+
+from services.analytics._frames import (
+    daily_net,
+    days_to_months,
+    group_starts,
+    month_periods,
+    require_columns,
+)
+from services.analytics.settings import SegmentationSettings
+
+_COUNT_COLUMNS = ("new_clients", "lost_clients", "returned_clients")
+_REVENUE_COLUMNS = ("revenue_new", "revenue_existing")
+
+
+class _PrefixWindows(BaseIndexer):
+    """Window of row ``i`` = rows from the start of its group to ``i`` inclusive.
+
+    With it one ``rolling().median()`` pass gives the expanding median inside
+    every group: pandas' skiplist median drops rows as the window start jumps
+    to the next group, about 7x faster than ``groupby().expanding()``.
+    """
+
+    def __init__(self, group_start: np.ndarray) -> None:
+        super().__init__(window_size=0)
+        self.group_start = group_start
+
+    def get_window_bounds(
+        self,
+        num_values: int = 0,
+        min_periods: int | None = None,
+        center: bool | None = None,
+        closed: str | None = None,
+        step: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return self.group_start, np.arange(1, num_values + 1, dtype=np.int64)
+
+
+def _cycle_after_each_purchase(
+    client: np.ndarray, day: np.ndarray, default: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Deal cycle known right after each purchase day, and the purchase's index in its client.
+
+    Purchase days are sorted by client then day. The cycle after the k-th
+    purchase (0-based) is the median of the k gaps so far when k >= 2, else
+    ``default`` — the same rule as :func:`client_summary`, applied to the
+    history known at that moment.
+    """
+    n = len(client)
+    starts = group_starts(client)
+    sizes = np.diff(np.append(starts, n))
+    group_start = np.repeat(starts, sizes).astype(np.int64)
+    index_in_client = np.arange(n, dtype=np.int64) - group_start
+    gaps = np.empty(n, dtype=np.float64)
+    gaps[0:1] = np.nan
+    gaps[1:] = day[1:] - day[:-1]
+    gaps[index_in_client == 0] = np.nan  # no gap before a client's first purchase
+    median = pd.Series(gaps).rolling(_PrefixWindows(group_start), min_periods=1).median().to_numpy()
+    return np.where(index_in_client >= 2, median, default), index_in_client
+
+
+def monthly_accounting(
+    transactions: pd.DataFrame,
+    as_of: dt.date,
+    settings: SegmentationSettings | None = None,
+    owners: pd.DataFrame | None = None,
+    *,
+    months: int | None = None,
+) -> pd.DataFrame:
+    """Count new, lost and returned clients and split revenue per month.
+
+    Every event uses only the history known when it happened, so a month's
+    figures do not change when later data arrives (and ``as_of`` in the past
+    reproduces them).
+
+    - *new*: the client's first ever purchase day falls in the month.
+    - *lost*: the day the client crossed its "lost" threshold falls in the
+      month — the first day with more than ``min(lost_cycle_multiplier x
+      cycle, lost_max_days)`` days since its last purchase, the cycle being the
+      one known after that purchase — and it had not bought again before that
+      day. A client who comes back later still counts as lost in that month
+      (and as returned when it comes back).
+    - *returned*: a purchase day in the month after a gap long enough for the
+      client to be dormant or lost just before it.
+    - *revenue_new*: net revenue in the month of clients whose first purchase
+      was in that same month (a calendar-month cohort, not the rolling
+      ``new_days`` of the status); *revenue_existing*: all other net revenue,
+      including returns of clients who never bought.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Columns ``client_id``, ``date``, ``amount``.
+    as_of : datetime.date
+    settings : SegmentationSettings, optional
+        Thresholds; ``window_months`` is the default number of months.
+    owners : DataFrame, optional
+        Columns ``client_id``, ``manager_id`` (one row per client): the
+        client's current manager, who gets all of its history.
+    months : int, optional
+        Number of months reported, ending with the month of ``as_of``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``month`` (Period[M]), ``manager_id``, ``new_clients``,
+        ``lost_clients``, ``returned_clients`` (int64, distinct clients),
+        ``revenue_new``, ``revenue_existing`` (float64, 2 dp). For each month
+        the row with ``manager_id`` NA is the total over all clients (owned or
+        not), followed by one row per manager listed in ``owners`` (zeros
+        included). Sorted by month.
+    """
+    settings = settings or SegmentationSettings()
+    n_months = settings.window_months if months is None else months
+    if n_months <= 0:
+        raise ValueError("months must be positive")
+    daily = daily_net(transactions, as_of)
+    last_month = int(days_to_months(np.asarray([daily.as_of]))[0])
+    first_month = last_month - n_months + 1
+    n_clients = len(daily.ids)
+
+    positive = daily.cents > 0
+    client = daily.client[positive]
+    day = daily.day[positive]
+    empty = np.zeros(0, dtype=np.int64)
+    events: dict[str, tuple[np.ndarray, np.ndarray]] = dict.fromkeys(_COUNT_COLUMNS, (empty, empty))
+    first_month_of = np.full(n_clients, np.iinfo(np.int64).min)
+    if len(client):
+        cycle, index_in_client = _cycle_after_each_purchase(
+            client, day, float(settings.default_deal_cycle_days)
+        )
+        is_first = index_in_client == 0
+        first_month_of[client[is_first]] = days_to_months(day[is_first])
+        events["new_clients"] = (client[is_first], days_to_months(day[is_first]))
+
+        lost_after = np.minimum(settings.lost_cycle_multiplier * cycle, settings.lost_max_days)
+        inactive_after = np.minimum(settings.dormant_cycle_multiplier * cycle, lost_after)
+        has_next = np.append(client[1:] == client[:-1], False)
+        next_day = np.append(day[1:], 0)
+
+        returned_at = np.flatnonzero(has_next & (next_day - day > inactive_after)) + 1
+        events["returned_clients"] = (client[returned_at], days_to_months(day[returned_at]))
+
+        # First day with more than `lost_after` days of silence.
+        lost_day = day + np.floor(lost_after).astype(np.int64) + 1
+        lost = np.where(has_next, next_day >= lost_day, lost_day <= daily.as_of)
+        events["lost_clients"] = (client[lost], days_to_months(lost_day[lost]))
+
+    owner = _owner_codes(daily.ids, owners)
+    managers = _managers(owners)
+    n_managers = len(managers)
+    cells = n_months * (n_managers + 1)
+    # Column 0 of each month holds the total, columns 1.. the managers.
+    table = np.zeros((len(_COUNT_COLUMNS) + len(_REVENUE_COLUMNS), cells))
+
+    def add(
+        row: int, ev_client: np.ndarray, offset: np.ndarray, weights: np.ndarray | None
+    ) -> None:
+        base = offset * (n_managers + 1)
+        table[row] += np.bincount(base, weights=weights, minlength=cells)
+        owned = owner[ev_client] >= 0
+        table[row] += np.bincount(
+            base[owned] + 1 + owner[ev_client[owned]],
+            weights=None if weights is None else weights[owned],
+            minlength=cells,
+        )
+
+    for row, column in enumerate(_COUNT_COLUMNS):
+        ev_client, ev_month = events[column]
+        inside = (ev_month >= first_month) & (ev_month <= last_month)
+        # A client counts once per month even if an event repeats within it.
+        pair = np.unique(ev_client[inside] * n_months + (ev_month[inside] - first_month))
+        add(row, pair // n_months, pair % n_months, None)
+
+    month_of_day = days_to_months(daily.day)
+    inside = (month_of_day >= first_month) & (month_of_day <= last_month)
+    d_client = daily.client[inside]
+    d_month = month_of_day[inside]
+    cents = daily.cents[inside].astype(np.float64)
+    is_new = first_month_of[d_client] == d_month
+    for row, mask in enumerate((is_new, ~is_new), start=len(_COUNT_COLUMNS)):
+        add(row, d_client[mask], d_month[mask] - first_month, cents[mask])
+
+    frame = pd.DataFrame(
+        {
+            "month": month_periods(
+                np.repeat(np.arange(first_month, last_month + 1), n_managers + 1)
+            ),
+            "manager_id": _manager_column(managers, owners, n_months),
+        }
+    )
+    for row, column in enumerate(_COUNT_COLUMNS):
+        frame[column] = table[row].astype(np.int64)
+    for row, column in enumerate(_REVENUE_COLUMNS, start=len(_COUNT_COLUMNS)):
+        frame[column] = np.round(table[row] / 100.0, 2)
+    return frame
+
+
+def _managers(owners: pd.DataFrame | None) -> np.ndarray:
+    if owners is None:
+        return np.zeros(0, dtype=object)
+    managers = owners["manager_id"].dropna().unique()
+    try:
+        return np.sort(np.asarray(managers))
+    except TypeError as exc:
+        raise ValueError("manager_id values must be all integers or all strings") from exc
+
+
+def _owner_codes(ids: pd.Index, owners: pd.DataFrame | None) -> np.ndarray:
+    """Index into :func:`_managers` of each client code's manager (-1 = no owner)."""
+    if owners is None:
+        return np.full(len(ids), -1, dtype=np.int64)
+    require_columns(owners, ("client_id", "manager_id"), "owners")
+    if owners["client_id"].duplicated().any():
+        raise ValueError("owners must hold one row per client_id")
+    if len(owners) == 0:
+        return np.full(len(ids), -1, dtype=np.int64)
+    managers = _managers(owners)
+    manager_code = pd.Index(managers).get_indexer(owners["manager_id"])
+    position = pd.Index(owners["client_id"]).get_indexer(ids)
+    return np.where(position >= 0, manager_code[position], -1).astype(np.int64)
+
+
+def _manager_column(
+    managers: np.ndarray, owners: pd.DataFrame | None, n_months: int
+) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    values = np.tile(np.asarray([pd.NA, *managers.tolist()], dtype=object), n_months)
+    if owners is not None and pd.api.types.is_integer_dtype(owners["manager_id"].dtype):
+        return pd.array(values, dtype="Int64")
+    return values

@@ -1,0 +1,151 @@
+"""Cross-sell suggestions from category co-purchases (association lift)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from services.analytics._frames import (
+    amounts_to_cents,
+    dates_to_days,
+    encode_ids,
+    group_starts,
+    require_columns,
+    sort_pairs,
+    to_day,
+)
+
+# Rows of the (client-category pairs x categories) scratch matrix per chunk:
+# bounds memory at ~100 MB whatever the number of clients.
+_CHUNK_CELLS = 12_000_000
+
+
+def category_lift(
+    bought_client: np.ndarray, bought_category: np.ndarray, n_categories: int
+) -> np.ndarray:
+    """Lift matrix ``L[c, d] = P(d | c) / P(d)`` over clients.
+
+    ``P(d | c)`` is the share of clients who bought ``c`` that also bought
+    ``d``; ``P(d)`` the share of all buying clients who bought ``d``. Inputs
+    are the distinct (client, category) pairs bought. Rows of categories
+    nobody bought are 0.
+    """
+    n_clients = int(bought_client.max()) + 1 if len(bought_client) else 0
+    incidence = sparse.csr_matrix(
+        (np.ones(len(bought_client), dtype=np.float64), (bought_client, bought_category)),
+        shape=(n_clients, n_categories),
+    )
+    together = (incidence.T @ incidence).toarray()
+    buyers_of = np.diag(together).copy()
+    n_buyers = len(np.unique(bought_client))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = together * n_buyers / np.outer(buyers_of, buyers_of)
+    return np.nan_to_num(lift, nan=0.0, posinf=0.0)
+
+
+def cross_sell(
+    transactions: pd.DataFrame, as_of: dt.date, max_suggestions: int = 3
+) -> pd.DataFrame:
+    """Suggest categories each client has not bought yet, by co-purchase lift.
+
+    A client has *bought* a category when its net amount in that category
+    over the whole history up to ``as_of`` is positive (a fully returned
+    category does not count). For a client and a category ``d`` it has not
+    bought, the score is ``max(lift(c -> d))`` over the categories ``c`` it
+    bought, with ``lift(c -> d) = P(d | c) / P(d)`` over clients (see
+    :func:`category_lift`). Candidates nobody co-bought (score 0) are never
+    suggested; ties go to the category name in ascending order.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Columns ``client_id``, ``date``, ``amount``, ``category``; rows without
+        a category or after ``as_of`` are ignored.
+    as_of : datetime.date
+    max_suggestions : int
+        Suggestions per client (the settings' ``cross_sell_max_suggestions``).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``client_id``, ``rank`` (int64, 1 = best), ``category`` and
+        ``lift`` (float64 score), sorted by ``client_id`` then ``rank``.
+    """
+    require_columns(transactions, ("client_id", "date", "amount", "category"), "transactions")
+    if max_suggestions < 0:
+        raise ValueError("max_suggestions must not be negative")
+    empty = pd.DataFrame(
+        {
+            "client_id": transactions["client_id"].iloc[:0].to_numpy(),
+            "rank": np.zeros(0, dtype=np.int64),
+            "category": transactions["category"].iloc[:0].to_numpy(),
+            "lift": np.zeros(0, dtype=np.float64),
+        }
+    )
+    keep = (dates_to_days(transactions["date"], "transactions.date") <= to_day(as_of)) & (
+        transactions["category"].notna().to_numpy()
+    )
+    rows = transactions[keep]
+    if len(rows) == 0 or max_suggestions == 0:
+        return empty
+
+    client, client_ids = encode_ids(rows["client_id"])
+    category, categories = encode_ids(rows["category"], "category")
+    cents = amounts_to_cents(rows["amount"])
+    order, pair_client, pair_category = sort_pairs(
+        client, category, len(client_ids), len(categories)
+    )
+    starts = group_starts(pair_client, pair_category)
+    net = np.add.reduceat(cents[order], starts)
+    bought = net > 0
+    b_client = pair_client[starts][bought]
+    b_category = pair_category[starts][bought]
+    if len(b_client) == 0:
+        return empty
+    n_cat = len(categories)
+    lift = category_lift(b_client, b_category, n_cat)
+
+    out_client: list[np.ndarray] = []
+    out_rank: list[np.ndarray] = []
+    out_category: list[np.ndarray] = []
+    out_lift: list[np.ndarray] = []
+    client_starts = group_starts(b_client)
+    bounds = np.append(client_starts, len(b_client))
+    per_chunk = max(1, _CHUNK_CELLS // max(n_cat, 1))
+    k = min(max_suggestions, n_cat)
+    i = 0
+    while i < len(client_starts):
+        # Chunk by pairs so that the pairs x categories scratch stays bounded.
+        j = int(np.searchsorted(bounds, bounds[i] + per_chunk, side="right")) - 1
+        j = min(max(j, i + 1), len(client_starts))
+        lo, hi = bounds[i], bounds[j]
+        local_starts = client_starts[i:j] - lo
+        scores = np.maximum.reduceat(lift[b_category[lo:hi]], local_starts, axis=0)
+        owner = np.repeat(np.arange(j - i), np.diff(bounds[i : j + 1]))
+        scores[owner, b_category[lo:hi]] = 0.0  # never suggest what was bought
+        # A stable sort of -score keeps ascending category codes, i.e. names,
+        # among equal scores.
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        top_score = np.take_along_axis(scores, top, axis=1)
+        valid = top_score > 0
+        rows_idx, ranks = np.nonzero(valid)
+        out_client.append(b_client[client_starts[i:j]][rows_idx])
+        out_rank.append(ranks + 1)
+        out_category.append(top[valid])
+        out_lift.append(top_score[valid])
+        i = j
+
+    client_codes = np.concatenate(out_client)
+    if len(client_codes) == 0:
+        return empty
+    return pd.DataFrame(
+        {
+            "client_id": client_ids[client_codes],
+            "rank": np.concatenate(out_rank).astype(np.int64),
+            "category": categories[np.concatenate(out_category)],
+            "lift": np.concatenate(out_lift),
+        }
+    )

@@ -1,0 +1,281 @@
+"""Logging a call from the field, undoing it, and choosing when to contact the client next.
+
+The next contact a manager picks becomes `Client.next_due_on` (a manager's date
+overrides the segment's cadence, as in the segmentation engine). "By the segment's
+schedule" means today + the client's cadence: the latest snapshot's `cadence_days`,
+else the company's cadence for its segment, else the default cadence; VIP clients
+are capped at `vip_cadence_cap_days`. "Tomorrow", "in 3 days" and "in a week"
+are calendar days: a Saturday stays a Saturday (the call list shows it on Monday
+as overdue by two days), which keeps the rule predictable for the person choosing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+
+from services.access import Viewer, load_client_for
+from services.clients import ClientCard, build_card, latest_snapshot
+from services.db.models import Channel, Client, Interaction, Outcome, SegmentSnapshot
+from services.errors import AccessDenied, InteractionNotFound, InvalidNextContact, UndoExpired
+from services.settings_store import load_segmentation_settings
+from services.uow import UnitOfWork
+
+UNDO_WINDOW = timedelta(minutes=10)
+COMMENT_MAX_LENGTH = 4000
+VOICE_FILE_ID_MAX_LENGTH = 200  # interactions.voice_file_id is String(200)
+MAX_DAYS_AHEAD = 730  # a date two years out is a mis-tap on the calendar
+_TIME = re.compile(r"^\s*(\d{1,2})(?:\s*[:.\-h ]\s*(\d{2}))?\s*$")
+
+
+class NextContactMode(StrEnum):
+    TODAY = "today"
+    TOMORROW = "tomorrow"
+    IN_3_DAYS = "3d"
+    IN_A_WEEK = "week"
+    CADENCE = "cadence"
+    DATE = "date"
+
+
+DAYS_AHEAD = {
+    NextContactMode.TODAY: 0,
+    NextContactMode.TOMORROW: 1,
+    NextContactMode.IN_3_DAYS: 3,
+    NextContactMode.IN_A_WEEK: 7,
+}
+
+
+@dataclass(frozen=True)
+class NextContactChoice:
+    """What the manager picked: a preset, the cadence, or a date; `at` is local time of day."""
+
+    mode: NextContactMode
+    on: date | None = None
+    at: time | None = None
+
+
+def parse_time_of_day(text: str) -> time:
+    """`15:30`, `9.05`, `15` -> a time of day; anything else raises `InvalidNextContact`."""
+    match = _TIME.match(text)
+    if match is None:
+        raise InvalidNextContact(text.strip()[:20])
+    hours, minutes = int(match.group(1)), int(match.group(2) or 0)
+    if hours > 23 or minutes > 59:
+        raise InvalidNextContact(text.strip()[:20])
+    return time(hours, minutes)
+
+
+def resolve_next_date(choice: NextContactChoice, today: date, cadence_days: int) -> date:
+    """The calendar day a choice means; raises `InvalidNextContact` for the past or far future."""
+    if choice.mode == NextContactMode.CADENCE:
+        return today + timedelta(days=cadence_days)
+    if choice.mode == NextContactMode.DATE:
+        if choice.on is None:
+            raise InvalidNextContact("")
+        if not today <= choice.on <= today + timedelta(days=MAX_DAYS_AHEAD):
+            raise InvalidNextContact(choice.on.isoformat())
+        return choice.on
+    return today + timedelta(days=DAYS_AHEAD[choice.mode])
+
+
+@dataclass(frozen=True)
+class CallTarget:
+    """The client a call is being logged for, with what the prompts show."""
+
+    client_id: int
+    name: str
+    company: str | None
+    is_vip: bool
+    segment: str | None
+    today: date
+    cadence_days: int
+    cadence_due: date
+
+
+@dataclass(frozen=True)
+class LoggedCall:
+    interaction_id: int
+    client_id: int
+    outcome: Outcome
+    next_contact_on: date
+    next_contact_at: datetime | None
+    previous_due: date | None
+    comment: str | None
+    has_voice: bool
+    card: ClientCard
+
+
+async def _cadence_days(uow: UnitOfWork, client: Client, snapshot: SegmentSnapshot | None) -> int:
+    settings = await load_segmentation_settings(uow)
+    if snapshot is not None and snapshot.cadence_days and snapshot.cadence_days > 0:
+        days = snapshot.cadence_days
+    elif snapshot is not None and snapshot.segment and snapshot.segment in settings.cadence_days:
+        days = settings.cadence_days[snapshot.segment]
+    else:
+        days = settings.default_cadence_days
+    if client.is_vip:
+        days = min(days, settings.vip_cadence_cap_days)
+    return int(days)
+
+
+async def _target(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datetime) -> CallTarget:
+    client = await load_client_for(uow, viewer, client_id)
+    snapshot = await latest_snapshot(uow, client_id)
+    today = viewer.local_today(now)
+    cadence = await _cadence_days(uow, client, snapshot)
+    return CallTarget(
+        client_id=client.id,
+        name=client.name,
+        company=client.company,
+        is_vip=client.is_vip,
+        segment=snapshot.segment if snapshot else None,
+        today=today,
+        cadence_days=cadence,
+        cadence_due=today + timedelta(days=cadence),
+    )
+
+
+async def call_target(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datetime) -> CallTarget:
+    """Who the call is for; every step of the conversation calls this to re-check access."""
+    async with uow:
+        return await _target(uow, viewer, client_id, now)
+
+
+@dataclass(frozen=True)
+class NextContactPreview:
+    """A choice checked against the calendar and the clock, before anything is saved."""
+
+    target: CallTarget
+    on: date
+    at: datetime | None
+
+
+async def preview_next_contact(
+    uow: UnitOfWork, viewer: Viewer, client_id: int, choice: NextContactChoice, now: datetime
+) -> NextContactPreview:
+    """The day (and UTC moment) a choice means; raises `InvalidNextContact` for the past."""
+    async with uow:
+        target = await _target(uow, viewer, client_id, now)
+    on = resolve_next_date(choice, target.today, target.cadence_days)
+    return NextContactPreview(target, on, _next_moment(viewer, on, choice.at, now))
+
+
+def _next_moment(viewer: Viewer, day: date, at: time | None, now: datetime) -> datetime | None:
+    if at is None:
+        return None
+    moment = datetime.combine(day, at, tzinfo=viewer.zone).astimezone(UTC)
+    if moment < now:
+        raise InvalidNextContact(at.strftime("%H:%M"))
+    return moment
+
+
+def _clean_comment(comment: str | None) -> str | None:
+    if comment is None:
+        return None
+    text = comment.strip()
+    return text[:COMMENT_MAX_LENGTH] or None
+
+
+async def log_call(
+    uow: UnitOfWork,
+    viewer: Viewer,
+    client_id: int,
+    *,
+    outcome: Outcome | str,
+    next_contact: NextContactChoice,
+    comment: str | None = None,
+    voice_file_id: str | None = None,
+    now: datetime,
+) -> LoggedCall:
+    """Save the call and the next contact date in one transaction, then return the fresh card."""
+    outcome = Outcome(outcome)
+    if voice_file_id is not None and len(voice_file_id) > VOICE_FILE_ID_MAX_LENGTH:
+        raise InvalidNextContact("voice")
+    async with uow:
+        target = await _target(uow, viewer, client_id, now)
+        next_on = resolve_next_date(next_contact, target.today, target.cadence_days)
+        next_at = _next_moment(viewer, next_on, next_contact.at, now)
+        client = await load_client_for(uow, viewer, client_id)
+        previous_due = client.next_due_on
+        interaction = Interaction(
+            client_id=client_id,
+            user_id=viewer.user_id,
+            occurred_at=now,
+            created_at=now,
+            channel=Channel.CALL,
+            outcome=outcome,
+            comment=_clean_comment(comment),
+            next_contact_on=next_on,
+            next_contact_at=next_at,
+            voice_file_id=voice_file_id,
+        )
+        uow.session.add(interaction)
+        client.next_due_on = next_on
+        await uow.flush()
+        interaction_id = interaction.id
+        saved_comment = interaction.comment
+        await uow.commit()
+    async with uow:
+        card = await build_card(uow, viewer, client_id, now)
+    return LoggedCall(
+        interaction_id=interaction_id,
+        client_id=client_id,
+        outcome=outcome,
+        next_contact_on=next_on,
+        next_contact_at=next_at,
+        previous_due=previous_due,
+        comment=saved_comment,
+        has_voice=voice_file_id is not None,
+        card=card,
+    )
+
+
+async def undo_call(
+    uow: UnitOfWork,
+    viewer: Viewer,
+    interaction_id: int,
+    *,
+    previous_due: date | None,
+    now: datetime,
+) -> ClientCard:
+    """Remove a call its author logged less than ten minutes ago and restore the due date.
+
+    The due date goes back only if nothing moved it since the call was logged.
+    """
+    async with uow:
+        interaction = await uow.session.get(Interaction, interaction_id)
+        if interaction is None:
+            raise InteractionNotFound(interaction_id)
+        if interaction.user_id != viewer.user_id:
+            raise AccessDenied("undo")
+        client = await load_client_for(uow, viewer, interaction.client_id)
+        if now - interaction.created_at > UNDO_WINDOW:
+            raise UndoExpired(int(UNDO_WINDOW.total_seconds() // 60))
+        if client.next_due_on == interaction.next_contact_on:
+            client.next_due_on = previous_due
+        client_id = client.id
+        await uow.session.delete(interaction)
+        await uow.commit()
+    async with uow:
+        return await build_card(uow, viewer, client_id, now)
+
+
+async def reschedule(
+    uow: UnitOfWork,
+    viewer: Viewer,
+    client_id: int,
+    choice: NextContactChoice,
+    *,
+    now: datetime,
+) -> ClientCard:
+    """Move the next contact without logging a call (the card's "Next contact"); commits."""
+    async with uow:
+        target = await _target(uow, viewer, client_id, now)
+        next_on = resolve_next_date(choice, target.today, target.cadence_days)
+        client = await load_client_for(uow, viewer, client_id)
+        client.next_due_on = next_on
+        await uow.commit()
+    async with uow:
+        return await build_card(uow, viewer, client_id, now)

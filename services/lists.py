@@ -1,0 +1,254 @@
+"""Who to call: today's list, the week ahead, clients to win back, clients at risk.
+
+`call_list`, `reactivation_list` and `risk_list` take an owner (None = everyone's)
+and are shared with the scheduled pushes; `list_page` is the viewer-aware, paged
+form the bot shows. Segment fields come from each client's latest snapshot (the
+one with the greatest `as_of`); `revenue_12m` is that snapshot's window revenue.
+
+Order of the call list: VIP first, then class A, then everyone else; inside each
+group the longest overdue first, then by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy.orm import aliased
+
+from services.access import Viewer
+from services.clock import SystemClock
+from services.db.models import Client, SegmentSnapshot, User
+from services.uow import UnitOfWork
+
+LIST_PAGE_SIZE = 10
+WEEK_DAYS = 7
+
+_Rows = Select[*tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class ClientListItem:
+    client_id: int
+    name: str
+    company: str | None
+    owner_id: int | None
+    owner_name: str | None
+    is_vip: bool
+    abc: str | None
+    xyz: str | None
+    segment: str | None
+    next_due: date | None
+    overdue_days: int
+    revenue_12m: Decimal
+    revenue_at_risk: Decimal
+    p_alive: float | None
+
+
+class ListKind(StrEnum):
+    TODAY = "today"
+    WEEK = "week"
+    REACTIVATION = "reactivation"
+    RISK = "risk"
+
+
+@dataclass(frozen=True)
+class ListPage:
+    kind: ListKind
+    items: tuple[ClientListItem, ...]
+    page: int  # zero-based, clamped to the pages that exist
+    pages: int
+    total: int
+    show_owner: bool
+    today: date
+
+
+_snapshot = aliased(SegmentSnapshot, name="latest_snapshot")
+_latest_as_of = (
+    select(func.max(SegmentSnapshot.as_of))
+    .where(SegmentSnapshot.client_id == Client.id)
+    .correlate(Client)
+    .scalar_subquery()
+)
+_snapshot_join = and_(_snapshot.client_id == Client.id, _snapshot.as_of == _latest_as_of)
+_priority = case((Client.is_vip.is_(True), 0), (_snapshot.abc == "A", 1), else_=2)
+
+
+def _base(owner_id: int | None, *, inner: bool) -> _Rows:
+    query: _Rows = (
+        select(
+            Client.id,
+            Client.name,
+            Client.company,
+            Client.owner_id,
+            User.display_name,
+            Client.is_vip,
+            _snapshot.abc,
+            _snapshot.xyz,
+            _snapshot.segment,
+            Client.next_due_on,
+            _snapshot.revenue,
+            _snapshot.revenue_at_risk,
+            _snapshot.p_alive,
+        )
+        .select_from(Client)
+        .outerjoin(User, User.id == Client.owner_id)
+        .join(_snapshot, _snapshot_join, isouter=not inner)
+    )
+    if owner_id is not None:
+        query = query.where(Client.owner_id == owner_id)
+    return query
+
+
+def _due_between(owner_id: int | None, first: date | None, last: date) -> _Rows:
+    conditions: list[ColumnElement[bool]] = [
+        Client.next_due_on.is_not(None),
+        Client.next_due_on <= last,
+    ]
+    if first is not None:
+        conditions.append(Client.next_due_on >= first)
+    return _base(owner_id, inner=False).where(*conditions)
+
+
+def _call_order(query: _Rows) -> _Rows:
+    return query.order_by(_priority, Client.next_due_on, Client.name, Client.id)
+
+
+def _week_order(query: _Rows) -> _Rows:
+    return query.order_by(Client.next_due_on, _priority, Client.name, Client.id)
+
+
+def _reactivation(owner_id: int | None) -> _Rows:
+    return (
+        _base(owner_id, inner=True)
+        .where(_snapshot.reactivation.is_(True))
+        .order_by(_snapshot.revenue.desc(), Client.name, Client.id)
+    )
+
+
+def _risk(owner_id: int | None) -> _Rows:
+    return (
+        _base(owner_id, inner=True)
+        .where(_snapshot.at_risk.is_(True))
+        .order_by(_snapshot.revenue_at_risk.desc(), Client.name, Client.id)
+    )
+
+
+def _item(row: Any, today: date) -> ClientListItem:
+    (
+        client_id,
+        name,
+        company,
+        owner_id,
+        owner_name,
+        is_vip,
+        abc,
+        xyz,
+        segment,
+        next_due,
+        revenue,
+        revenue_at_risk,
+        p_alive,
+    ) = row
+    return ClientListItem(
+        client_id=client_id,
+        name=name,
+        company=company,
+        owner_id=owner_id,
+        owner_name=owner_name,
+        is_vip=bool(is_vip),
+        abc=abc,
+        xyz=xyz,
+        segment=segment,
+        next_due=next_due,
+        overdue_days=max(0, (today - next_due).days) if next_due else 0,
+        revenue_12m=Decimal(revenue or 0),
+        revenue_at_risk=Decimal(revenue_at_risk or 0),
+        p_alive=p_alive,
+    )
+
+
+async def _fetch(uow: UnitOfWork, query: _Rows, today: date) -> list[ClientListItem]:
+    async with uow:
+        rows = (await uow.session.execute(query)).all()
+    return [_item(row, today) for row in rows]
+
+
+def _today_or_now(today: date | None) -> date:
+    return today if today is not None else SystemClock().now().date()
+
+
+async def call_list(
+    uow: UnitOfWork, owner_id: int | None, today: date, *, horizon_days: int = 0
+) -> list[ClientListItem]:
+    """Clients due on or before `today + horizon_days` (overdue included), in call order."""
+    last = today + timedelta(days=horizon_days)
+    return await _fetch(uow, _call_order(_due_between(owner_id, None, last)), today)
+
+
+async def reactivation_list(
+    uow: UnitOfWork, owner_id: int | None, *, today: date | None = None
+) -> list[ClientListItem]:
+    """Clients whose latest snapshot says "win back", the most valuable first.
+
+    `today` only sets `overdue_days`; without it the UTC date is used.
+    """
+    return await _fetch(uow, _reactivation(owner_id), _today_or_now(today))
+
+
+async def risk_list(
+    uow: UnitOfWork, owner_id: int | None, *, today: date | None = None
+) -> list[ClientListItem]:
+    """Clients whose latest snapshot says "at risk", by revenue at risk, largest first."""
+    return await _fetch(uow, _risk(owner_id), _today_or_now(today))
+
+
+def _query_for(kind: ListKind, owner_id: int | None, today: date) -> _Rows:
+    if kind == ListKind.TODAY:
+        return _call_order(_due_between(owner_id, None, today))
+    if kind == ListKind.WEEK:
+        first = today + timedelta(days=1)
+        return _week_order(_due_between(owner_id, first, today + timedelta(days=WEEK_DAYS)))
+    if kind == ListKind.REACTIVATION:
+        return _reactivation(owner_id)
+    return _risk(owner_id)
+
+
+async def list_page(
+    uow: UnitOfWork,
+    viewer: Viewer,
+    kind: ListKind,
+    *,
+    page: int = 0,
+    now: datetime,
+    page_size: int = LIST_PAGE_SIZE,
+) -> ListPage:
+    """One page of a list as the viewer may see it (own clients, or all for heads and admins).
+
+    `/today` is what is due today or overdue; `/week` what falls due in the next seven days.
+    """
+    today = viewer.local_today(now)
+    query = _query_for(kind, viewer.scope_owner_id, today)
+    async with uow:
+        total = int(
+            await uow.session.scalar(
+                select(func.count()).select_from(query.order_by(None).subquery())
+            )
+            or 0
+        )
+        pages = max(1, -(-total // page_size))
+        page = min(max(page, 0), pages - 1)
+        rows = (await uow.session.execute(query.limit(page_size).offset(page * page_size))).all()
+    return ListPage(
+        kind=kind,
+        items=tuple(_item(row, today) for row in rows),
+        page=page,
+        pages=pages,
+        total=total,
+        show_owner=viewer.sees_all,
+        today=today,
+    )

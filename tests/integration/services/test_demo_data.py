@@ -1,0 +1,181 @@
+"""Loading the demo base through the unit of work, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.cli import main as cli_main
+from services.db.models import (
+    Client,
+    ClientPhone,
+    Interaction,
+    SegmentationRun,
+    SegmentSnapshot,
+    Transaction,
+    User,
+)
+from services.demo_data import (
+    DemoFrames,
+    demo_summary,
+    generate_demo,
+    load_demo_base,
+)
+from services.errors import DemoDataConflict
+from services.uow import UnitOfWorkFactory
+
+AS_OF = date(2026, 6, 30)
+SEED = 5
+CLIENTS = 150
+
+
+@pytest.fixture(scope="module")
+def frames() -> DemoFrames:
+    return generate_demo(seed=SEED, as_of=AS_OF, clients=CLIENTS)
+
+
+async def _count(uow_factory: UnitOfWorkFactory, model: type) -> int:
+    async with uow_factory() as uow:
+        return await uow.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+async def test_load_writes_exactly_the_generated_base(
+    uow_factory: UnitOfWorkFactory, frames: DemoFrames
+) -> None:
+    result = await load_demo_base(uow_factory(), as_of=AS_OF, seed=SEED, clients=CLIENTS)
+    assert result.loaded and not result.wiped
+
+    tx = frames.transactions
+    summary = result.summary
+    assert dict(summary.users_by_role) == {"admin": 1, "head": 1, "manager": 5}
+    assert summary.clients == CLIENTS
+    assert summary.vip_clients == int(frames.clients["is_vip"].sum())
+    assert summary.transactions == len(tx)
+    assert summary.returns == int((tx["amount_kopecks"] < 0).sum())
+    assert summary.first_date == tx["date"].min().date()
+    assert summary.last_date == tx["date"].max().date()
+    # Exact to the kopeck on both backends.
+    assert summary.revenue_total == Decimal(int(tx["amount_kopecks"].sum())).scaleb(-2)
+    assert summary.interactions == len(frames.interactions)
+    planned = frames.interactions["next_contact_on"].dropna()
+    assert summary.follow_ups_planned == int((planned.dt.date >= AS_OF).sum())
+    assert summary.follow_ups_overdue == int((planned.dt.date < AS_OF).sum())
+    assert await demo_summary(uow_factory(), as_of=AS_OF) == summary
+    assert await _count(uow_factory, ClientPhone) == len(frames.client_phones)
+
+    expected = frames.clients.set_index("external_id")
+    async with uow_factory() as uow:
+        rows = (
+            await uow.session.execute(
+                select(Client, User.telegram_id).join(User, Client.owner_id == User.id)
+            )
+        ).all()
+        calls = (await uow.session.scalars(select(Interaction))).all()
+        amounts = (
+            await uow.session.scalars(select(Transaction.amount).order_by(Transaction.id))
+        ).all()
+    assert len(rows) == CLIENTS  # every client has a demo manager as its owner
+    for client, owner_telegram_id in rows:
+        want = expected.loc[client.external_id]
+        assert client.name == want["name"]
+        assert client.name_normalized == want["name_normalized"]
+        assert owner_telegram_id == want["owner_telegram_id"]
+        assert client.tags == list(want["tags"])
+        assert client.is_vip == want["is_vip"]
+        assert client.next_due_on == want["next_due_on"].date()
+        assert client.created_at == want["created_at"].to_pydatetime()
+    assert sorted(amounts) == sorted(
+        Decimal(int(k)).scaleb(-2) for k in tx["amount_kopecks"].tolist()
+    )
+    assert all(call.occurred_at.tzinfo is not None for call in calls)
+    timed = [call for call in calls if call.next_contact_at is not None]
+    assert len(timed) == frames.interactions["next_contact_at"].notna().sum()
+
+
+async def test_second_run_does_nothing_and_reset_reloads(uow_factory: UnitOfWorkFactory) -> None:
+    first = await load_demo_base(uow_factory(), as_of=AS_OF, seed=SEED, clients=40)
+    # Real data next to the demo: a colleague, a client and a segmentation of it.
+    async with uow_factory() as uow:
+        colleague = User(telegram_id=555, display_name="Реальный Менеджер", role="manager")
+        real = Client(name="ООО «Настоящий»", name_normalized="ооо настоящий")
+        uow.session.add_all([colleague, real])
+        await uow.flush()
+        demo_client = await uow.session.scalar(select(Client.id).where(Client.id != real.id))
+        demo_run = SegmentationRun(as_of=AS_OF)
+        real_run = SegmentationRun(as_of=AS_OF)
+        uow.session.add_all([demo_run, real_run])
+        await uow.flush()
+        for run, client_id in ((demo_run, demo_client), (real_run, real.id)):
+            uow.session.add(
+                SegmentSnapshot(
+                    run_id=run.id,
+                    client_id=client_id,
+                    as_of=AS_OF,
+                    status="active",
+                    cadence_days=30,
+                )
+            )
+        await uow.commit()
+        real_run_id, demo_run_id = real_run.id, demo_run.id
+
+    again = await load_demo_base(uow_factory(), as_of=AS_OF, seed=SEED, clients=40)
+    assert not again.loaded
+    assert again.summary == first.summary
+    assert await _count(uow_factory, Client) == 41
+
+    reloaded = await load_demo_base(uow_factory(), as_of=AS_OF, seed=SEED, clients=40, reset=True)
+    assert reloaded.loaded and reloaded.wiped
+    assert reloaded.summary == first.summary
+    async with uow_factory() as uow:
+        names = set((await uow.session.scalars(select(User.display_name))).all())
+        runs = set((await uow.session.scalars(select(SegmentationRun.id))).all())
+        clients = await uow.session.scalar(select(func.count()).select_from(Client))
+    assert "Реальный Менеджер" in names
+    assert runs == {real_run_id} and demo_run_id not in runs
+    assert clients == 41
+
+
+async def test_a_real_user_on_a_demo_id_blocks_the_load_until_reset(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        uow.session.add(User(telegram_id=2003, display_name="Чужой", role="admin"))
+        await uow.commit()
+    with pytest.raises(DemoDataConflict, match="2003"):
+        await load_demo_base(uow_factory(), as_of=AS_OF, seed=SEED, clients=20)
+    assert await _count(uow_factory, Client) == 0
+    assert await _count(uow_factory, User) == 1
+
+    result = await load_demo_base(uow_factory(), as_of=AS_OF, seed=SEED, clients=20, reset=True)
+    assert result.loaded and result.summary.clients == 20
+    async with uow_factory() as uow:
+        taken_by = await uow.session.scalar(
+            select(User.display_name).where(User.telegram_id == 2003)
+        )
+    assert taken_by == "Дмитрий Козлов"
+
+
+def test_cli_loads_once_and_prints_the_summary(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    args = ["demo-data", "--clients", "60", "--seed", "7", "--as-of", "2026-06-30"]
+    assert cli_main(args) == 0
+    out = capsys.readouterr().out
+    assert "Demo base loaded" in out
+    assert "1 admin, 1 head, 5 managers" in out
+    assert "clients:      60 (" in out
+    assert "2026-06-30" in out and "RUB" in out
+    assert "2001 Иван Петров (manager)" in out
+
+    assert cli_main(args) == 0
+    assert "already loaded; nothing changed" in capsys.readouterr().out
+
+    assert cli_main([*args, "--reset"]) == 0
+    assert "Demo base reloaded" in capsys.readouterr().out
+
+    assert cli_main(["demo-data", "--clients", "0"]) == 2
+    assert "--clients" in capsys.readouterr().err

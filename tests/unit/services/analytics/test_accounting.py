@@ -1,0 +1,111 @@
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from services.analytics import SegmentationSettings, monthly_accounting
+from tests.unit.services.analytics.builders import day, transactions
+
+AS_OF = day("2024-03-31")
+
+TX = transactions(
+    [
+        # 1: new in January, buys again in February.
+        (1, "2024-01-15", 100.0),
+        (1, "2024-02-15", 50.0),
+        # 2: one purchase in 2023 -> lost on 2024-02-25 (361 days later), back in March.
+        (2, "2023-03-01", 10.0),
+        (2, "2024-03-05", 20.0),
+        # 3: cycle 10 after three purchases -> lost 2023-12-01; returns 2024-01-05
+        #    (76-day gap > 15), then lost again 2024-02-15 (cycle still 10).
+        (3, "2023-10-01", 5.0),
+        (3, "2023-10-11", 5.0),
+        (3, "2023-10-21", 5.0),
+        (3, "2024-01-05", 30.0),
+        # 4: new in January with cycle 10; a 20-day gap makes it dormant -> returned
+        #    in February (not lost); lost 2024-03-22.
+        (4, "2024-01-01", 10.0),
+        (4, "2024-01-11", 10.0),
+        (4, "2024-01-21", 10.0),
+        (4, "2024-02-10", 10.0),
+        # 5: only a return.
+        (5, "2024-03-10", -5.0),
+        # 6: new in March with a partial return.
+        (6, "2024-03-01", 40.0),
+        (6, "2024-03-02", -10.0),
+    ]
+)
+
+
+def table(rows, managers=None):
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "month",
+            "manager_id",
+            "new_clients",
+            "lost_clients",
+            "returned_clients",
+            "revenue_new",
+            "revenue_existing",
+        ],
+    )
+    frame["month"] = pd.PeriodIndex(frame["month"], freq="M")
+    frame["manager_id"] = pd.array(frame["manager_id"], dtype=managers or object)
+    for column in ("new_clients", "lost_clients", "returned_clients"):
+        frame[column] = frame[column].astype(np.int64)
+    for column in ("revenue_new", "revenue_existing"):
+        frame[column] = frame[column].astype(np.float64)
+    return frame
+
+
+def test_monthly_totals_by_hand():
+    got = monthly_accounting(TX, AS_OF, months=3)
+    expected = table(
+        [
+            ("2024-01", pd.NA, 2, 0, 1, 130.0, 30.0),
+            ("2024-02", pd.NA, 0, 2, 1, 0.0, 60.0),
+            ("2024-03", pd.NA, 1, 1, 1, 30.0, 15.0),
+        ]
+    )
+    assert_frame_equal(got, expected)
+
+
+def test_per_manager_rows_follow_each_total():
+    owners = pd.DataFrame({"client_id": [1, 2, 3, 4], "manager_id": [1, 1, 2, 2]})
+    got = monthly_accounting(TX, AS_OF, owners=owners, months=3)
+    expected = table(
+        [
+            ("2024-01", pd.NA, 2, 0, 1, 130.0, 30.0),
+            ("2024-01", 1, 1, 0, 0, 100.0, 0.0),
+            ("2024-01", 2, 1, 0, 1, 30.0, 30.0),
+            ("2024-02", pd.NA, 0, 2, 1, 0.0, 60.0),
+            ("2024-02", 1, 0, 1, 0, 0.0, 50.0),
+            ("2024-02", 2, 0, 1, 1, 0.0, 10.0),
+            ("2024-03", pd.NA, 1, 1, 1, 30.0, 15.0),
+            ("2024-03", 1, 0, 0, 1, 0.0, 20.0),
+            ("2024-03", 2, 0, 1, 0, 0.0, 0.0),
+        ],
+        managers="Int64",
+    )
+    assert_frame_equal(got, expected)
+
+
+def test_past_months_do_not_change_with_later_data():
+    earlier = monthly_accounting(TX, day("2024-02-29"), months=2)
+    later = monthly_accounting(TX, AS_OF, months=3).iloc[:2]
+    assert_frame_equal(earlier, later)
+
+
+def test_default_months_is_the_window_and_thresholds_are_settings():
+    assert len(monthly_accounting(TX, AS_OF)) == 12
+    # Lost after at most 30 days: client 1 (2024-02-15 + 31 = 03-17) and client 4
+    # (2024-02-10 + 31 = 03-12) are lost in March; client 6 (03-01 + 31) not yet.
+    strict = SegmentationSettings(lost_max_days=30)
+    got = monthly_accounting(TX, AS_OF, strict, months=1)
+    assert got.loc[0, ["new_clients", "lost_clients", "returned_clients"]].tolist() == [1, 2, 1]
+
+
+def test_owners_validation():
+    with pytest.raises(ValueError, match="manager_id"):
+        monthly_accounting(TX, AS_OF, owners=pd.DataFrame({"client_id": [1]}))

@@ -1,0 +1,116 @@
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from services.analytics import category_lift, cross_sell
+from tests.unit.services.analytics.builders import day
+
+AS_OF = day("2024-06-30")
+
+
+def baskets(rows):
+    """``(client_id, category, amount)`` rows, all bought on 2024-06-01 unless dated."""
+    return pd.DataFrame(
+        {
+            "client_id": [r[0] for r in rows],
+            "date": [day(r[3]) if len(r) > 3 else day("2024-06-01") for r in rows],
+            "amount": [r[2] for r in rows],
+            "category": [r[1] for r in rows],
+        }
+    )
+
+
+def expected(rows):
+    return pd.DataFrame(
+        {
+            "client_id": [r[0] for r in rows],
+            "rank": np.array([r[1] for r in rows], dtype=np.int64),
+            "category": [r[2] for r in rows],
+            "lift": [r[3] for r in rows],
+        }
+    )
+
+
+SHOP = baskets(
+    [
+        (1, "a", 10), (1, "b", 10),
+        (2, "a", 10), (2, "b", 10),
+        (3, "a", 10), (3, "c", 10),
+        (4, "b", 10), (4, "c", 10),
+        (5, "a", 10),
+    ]
+)  # fmt: skip
+
+
+def test_lift_matrix_by_hand():
+    # 5 buyers; a: 4, b: 3, c: 2; a&b: 2, a&c: 1, b&c: 1.
+    # Clients 0..4 are SHOP's clients 1..5; categories 0, 1, 2 are a, b, c.
+    pairs_client = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4])
+    pairs_category = np.array([0, 1, 0, 1, 0, 2, 1, 2, 0])
+    lift = category_lift(pairs_client, pairs_category, 3)
+    ab = (2 / 4) / (3 / 5)
+    ac = (1 / 4) / (2 / 5)
+    bc = (1 / 3) / (2 / 5)
+    ba = (2 / 3) / (4 / 5)
+    np.testing.assert_allclose(lift[0, 1:], [ab, ac])
+    np.testing.assert_allclose(lift[1, [0, 2]], [ba, bc])
+    np.testing.assert_allclose(lift[2, :2], [(1 / 2) / (4 / 5), (1 / 2) / (3 / 5)])
+
+
+def test_suggestions_ranked_by_best_lift():
+    got = cross_sell(SHOP, AS_OF)
+    high = (2 / 4) / (3 / 5)  # = 0.8333, the best lift towards every candidate here
+    low = (1 / 4) / (2 / 5)  # a -> c
+    assert_frame_equal(
+        got,
+        expected(
+            [
+                (1, 1, "c", high),  # via b -> c; a -> c is only 0.625
+                (2, 1, "c", high),
+                (3, 1, "b", high),
+                (4, 1, "a", high),
+                (5, 1, "b", high),
+                (5, 2, "c", low),
+            ]
+        ),
+    )
+
+
+def test_ties_go_to_the_category_name_and_limit_applies():
+    shop = baskets([(1, "x", 5), (1, "z", 5), (2, "x", 5), (2, "y", 5), (3, "x", 5)])
+    got = cross_sell(shop, AS_OF)
+    # client 3 bought only x; y and z both have lift 1.0 -> alphabetical.
+    assert_frame_equal(
+        got, expected([(1, 1, "y", 1.0), (2, 1, "z", 1.0), (3, 1, "y", 1.0), (3, 2, "z", 1.0)])
+    )
+    assert_frame_equal(
+        cross_sell(shop, AS_OF, max_suggestions=1),
+        expected([(1, 1, "y", 1.0), (2, 1, "z", 1.0), (3, 1, "y", 1.0)]),
+    )
+
+
+def test_returned_later_and_uncategorised_lines_do_not_count():
+    shop = baskets(
+        [
+            (1, "x", 5), (1, "y", 5),
+            (2, "x", 5),
+            (2, "y", 5), (2, "y", -5),  # fully returned: not bought
+            (3, "x", 5), (3, "z", 5, "2024-07-01"),  # after as_of
+            (3, None, 5),
+        ]
+    )  # fmt: skip
+    got = cross_sell(shop, AS_OF)
+    # buyers: 1 {x, y}, 2 {x}, 3 {x}; lift(x -> y) = (1/3)/(1/3) = 1
+    assert_frame_equal(got, expected([(2, 1, "y", 1.0), (3, 1, "y", 1.0)]))
+
+
+def test_never_co_bought_categories_are_not_suggested():
+    got = cross_sell(baskets([(1, "x", 5), (2, "y", 5)]), AS_OF)
+    assert got.empty
+    assert list(got.columns) == ["client_id", "rank", "category", "lift"]
+
+
+def test_category_column_is_required():
+    with pytest.raises(ValueError, match="category"):
+        cross_sell(SHOP.drop(columns="category"), AS_OF)

@@ -1,0 +1,454 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from services.analytics import (
+    SEGMENT_MEANINGS,
+    SEGMENTS,
+    BgNbdParams,
+    ClientAnalysis,
+    SegmentationSettings,
+    analyze_clients,
+    at_risk_list,
+    p_alive,
+    segment_matrix,
+    status_counts,
+)
+from tests.unit.services.analytics.builders import CDNOW, by_client, day, purchases, transactions
+
+AS_OF = day("2024-06-30")
+# A fixed model keeps these tests independent of fitting tiny samples.
+PARAMS = CDNOW
+
+
+def analyze(tx, settings=None, **kwargs) -> pd.DataFrame:
+    return by_client(analyze_clients(tx, AS_OF, settings, params=PARAMS, **kwargs).clients)
+
+
+def one_purchase_each(revenues: dict) -> pd.DataFrame:
+    return transactions([(cid, "2024-06-01", amount) for cid, amount in revenues.items()])
+
+
+# --- ABC ---------------------------------------------------------------------
+
+
+def test_client_crossing_80_percent_is_still_a():
+    got = analyze(one_purchase_each({1: 50, 2: 25, 3: 15, 4: 6, 5: 4}))["abc"]
+    # cumulative: 50, 75, 90 (crosses 80 -> A), 96 (crosses 95 -> B), 100
+    assert got.astype(str).to_dict() == {1: "A", 2: "A", 3: "A", 4: "B", 5: "C"}
+
+
+def test_client_after_exactly_80_percent_is_b():
+    got = analyze(one_purchase_each({1: 40, 2: 40, 3: 15, 4: 5}))["abc"]
+    # 80% is reached exactly by client 2; 95% exactly by client 3
+    assert got.astype(str).to_dict() == {1: "A", 2: "A", 3: "B", 4: "C"}
+
+
+def test_ties_are_broken_by_client_id():
+    got = analyze(one_purchase_each({9: 70, 7: 10, 4: 10, 2: 10}))["abc"]
+    assert got.astype(str).to_dict() == {2: "A", 4: "B", 7: "B", 9: "A"}
+
+
+def test_identical_revenues():
+    got = analyze(one_purchase_each(dict.fromkeys(range(1, 11), 100)))["abc"]
+    assert list(got.astype(str)) == ["A"] * 8 + ["B"] * 2
+
+
+def test_single_client_is_a():
+    got = analyze(one_purchase_each({42: 10}))
+    assert got.loc[42, "abc"] == "A"
+    assert got.loc[42, "xyz"] == "Z"
+    assert got.loc[42, "segment"] == "AZ"
+
+
+def test_non_positive_revenue_buyers_are_c_and_do_not_count_in_shares():
+    tx = transactions(
+        [
+            (1, "2024-06-01", 80.0),
+            (2, "2024-06-01", 20.0),
+            (3, "2024-05-01", 50.0),
+            (3, "2024-05-02", -60.0),  # returns exceed purchases in the window
+        ]
+    )
+    got = analyze(tx)
+    assert got["abc"].astype(str).to_dict() == {1: "A", 2: "B", 3: "C"}
+    assert got.loc[3, "revenue"] == -10.0
+    assert got.loc[3, "xyz"] == "Z"
+
+
+def test_no_purchase_in_window_means_no_class_but_a_status():
+    tx = transactions(purchases(1, "2023-05-01") + purchases(2, "2024-06-01"))
+    got = analyze(tx)
+    assert pd.isna(got.loc[1, "abc"]) and pd.isna(got.loc[1, "xyz"])
+    assert pd.isna(got.loc[1, "segment"])
+    assert got.loc[1, "status"] == "lost"
+    assert got.loc[2, "segment"] == "AZ"
+
+
+def test_empty_window_for_everybody():
+    got = analyze(transactions(purchases(1, "2020-01-01") + purchases(2, "2021-01-01")))
+    assert got["abc"].isna().all() and got["segment"].isna().all()
+    assert set(got["status"].astype(str)) == {"lost"}
+
+
+# --- XYZ ---------------------------------------------------------------------
+
+
+def monthly(client_id, months, amount=100.0):
+    """One purchase on the 10th of each (year, month)."""
+    return [(client_id, f"{y}-{m:02d}-10", amount) for y, m in months]
+
+
+WINDOW = [(2023, m) for m in range(7, 13)] + [(2024, m) for m in range(1, 7)]
+
+
+def test_xyz_by_frequency():
+    tx = transactions(
+        monthly(1, WINDOW[:9])  # 9 of 12 months = 75% -> X
+        + monthly(2, WINDOW[:8])  # 8 of 12 -> Y
+        + monthly(3, WINDOW[:2])  # 2 months -> Y
+        + monthly(4, WINDOW[5:6])  # exactly one month -> Z
+        + [(5, "2024-06-01", 10.0), (5, "2024-06-20", 10.0)]  # two days, one month -> Z
+    )
+    got = analyze(tx)["xyz"].astype(str).to_dict()
+    assert got == {1: "X", 2: "Y", 3: "Y", 4: "Z", 5: "Z"}
+
+
+def test_xyz_by_coefficient_of_variation():
+    cv = SegmentationSettings(xyz_method="cv")
+    steady = monthly(1, WINDOW)  # CV 0 -> X
+    # 11 months of 100 and one of 150: mean 104.17, std 13.82 -> CV 0.133 -> Y
+    wobbly = monthly(2, WINDOW[:11]) + monthly(2, WINDOW[11:], amount=150.0)
+    # 12 months alternating 100/180: CV = 40/140 = 0.286 -> Z
+    swinging = [
+        (3, f"{y}-{m:02d}-10", 100.0 if i % 2 else 180.0) for i, (y, m) in enumerate(WINDOW)
+    ]
+    once = monthly(4, WINDOW[:1])  # one month: CV sqrt(11) -> Z
+    got = analyze(transactions(steady + wobbly + swinging + once), cv)
+    assert got["xyz"].astype(str).to_dict() == {1: "X", 2: "Y", 3: "Z", 4: "Z"}
+    values = np.array([100.0] * 11 + [150.0])
+    assert values.std() / values.mean() == pytest.approx(0.1327, abs=1e-4)
+
+
+# --- lifecycle ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dates", "status"),
+    [
+        (["2024-05-01"], "new"),  # 60 days old, cycle 90
+        (["2024-04-02"], "new"),  # 89 days old
+        (["2024-04-01"], "active"),  # exactly 90 days: no longer new
+        (["2024-03-17", "2024-04-16", "2024-05-16"], "active"),  # 45 days = 1.5 x 30
+        (["2024-03-16", "2024-04-15", "2024-05-15"], "dormant"),  # 46 days > 45
+        (["2024-01-10", "2024-02-09", "2024-03-10", "2024-04-09"], "dormant"),  # 82 days
+        (["2023-12-01", "2023-12-31", "2024-01-30", "2024-02-29"], "lost"),  # 122 > 4 x 30
+        (["2020-01-01", "2021-01-01", "2022-01-01"], "lost"),  # 911 days > 365 cap
+        (["2024-04-10", "2024-04-30", "2024-05-20"], "dormant"),  # new by age, dormant wins
+        (["2024-05-01", "2024-05-03", "2024-05-05"], "lost"),  # new by age, lost wins
+    ],
+)
+def test_lifecycle_status(dates, status):
+    assert analyze(transactions(purchases(1, *dates))).loc[1, "status"] == status
+
+
+def test_potential_clients():
+    tx = transactions([*purchases(1, "2024-06-01"), (2, "2024-06-01", -5.0)])
+    clients = pd.DataFrame({"client_id": [1, 2, 3], "vip": [False, False, True]})
+    got = analyze(tx, clients=clients)
+    assert got["status"].astype(str).to_dict() == {1: "new", 2: "potential", 3: "potential"}
+    assert got.loc[3, "revenue"] == 0.0
+    assert pd.isna(got.loc[3, "p_alive"]) and pd.isna(got.loc[3, "days_since_last_purchase"])
+    assert got.loc[3, "cadence_days"] == 7  # VIP cap applies without a segment too
+
+
+# --- reactivation, cadence, due dates -----------------------------------------
+
+DORMANT = ["2024-01-10", "2024-02-09", "2024-03-10", "2024-04-09"]
+
+
+def interactions(rows):
+    return pd.DataFrame(
+        {
+            "client_id": [r[0] for r in rows],
+            "last_contact": pd.to_datetime([r[1] for r in rows]),
+            "planned_next_contact": pd.to_datetime([r[2] if len(r) > 2 else None for r in rows]),
+        }
+    )
+
+
+def test_reactivation_suppressed_by_recent_contact():
+    tx = transactions([p for cid in (1, 2, 3, 4, 5) for p in purchases(cid, *DORMANT)])
+    contacts = interactions(
+        [
+            (2, "2024-06-20"),  # 10 days ago
+            (3, "2024-06-17"),  # 13 days ago: still suppressed
+            (4, "2024-06-16"),  # 14 days ago: back on the list
+            (5, "2024-07-05"),  # after as_of: unknown on as_of
+        ]
+    )
+    got = analyze(tx, interactions=contacts)
+    assert set(got["status"].astype(str)) == {"dormant"}
+    assert got["reactivation"].to_dict() == {1: True, 2: False, 3: False, 4: True, 5: True}
+
+
+def test_only_dormant_clients_are_reactivated():
+    tx = transactions(
+        purchases(1, *DORMANT) + purchases(2, "2024-06-01") + purchases(3, "2022-01-01")
+    )
+    assert analyze(tx)["reactivation"].to_dict() == {1: True, 2: False, 3: False}
+
+
+def test_cadence_by_segment_and_vip_cap():
+    tx = transactions(
+        monthly(1, WINDOW, amount=1000.0)  # AX
+        + monthly(2, WINDOW, amount=1000.0)  # AX, VIP
+        + monthly(3, WINDOW[:1], amount=10.0)  # CZ
+        + monthly(4, WINDOW[:1], amount=10.0)  # CZ, VIP
+        + purchases(5, "2022-01-01")  # no segment
+        + purchases(6, "2022-01-01")  # no segment, VIP
+    )
+    clients = pd.DataFrame({"client_id": [1, 2, 3, 4, 5, 6], "vip": [0, 1, 0, 1, 0, 1]})
+    got = analyze(tx, clients=clients.astype({"vip": bool}))
+    assert got["segment"].astype(str).to_dict()[3] == "CZ"
+    assert got["cadence_days"].to_dict() == {1: 7, 2: 7, 3: 90, 4: 7, 5: 90, 6: 7}
+
+    looser = SegmentationSettings.from_dict(
+        {"vip_cadence_cap_days": 10, "default_cadence_days": 120, "cadence_days": {"AX": 12}}
+    )
+    got = analyze(tx, looser, clients=clients.astype({"vip": bool}))
+    assert got["cadence_days"].to_dict() == {1: 12, 2: 10, 3: 90, 4: 10, 5: 120, 6: 10}
+
+
+def test_next_due_from_last_touch_and_manager_override():
+    tx = transactions(
+        purchases(1, "2024-06-01", amount=10)  # AZ? only client with revenue -> cadence 21
+        + purchases(2, "2024-06-01", amount=10)
+        + purchases(3, "2024-06-01", amount=10)
+    )
+    clients = pd.DataFrame({"client_id": [1, 2, 3, 4, 5], "vip": [False] * 5})
+    contacts = interactions(
+        [
+            (2, "2024-06-10"),  # contact after the purchase is the last touch
+            (3, "2024-06-10", "2024-06-12"),  # manager-set date wins
+            (5, "2024-06-20"),  # potential client with a contact
+        ]
+    )
+    got = analyze(tx, clients=clients, interactions=contacts)
+    cadence = got["cadence_days"].to_dict()
+    assert cadence[1] == cadence[2] == cadence[3]
+    c = cadence[1]
+    expected = {
+        1: pd.Timestamp("2024-06-01") + pd.Timedelta(days=c),
+        2: pd.Timestamp("2024-06-10") + pd.Timedelta(days=c),
+        3: pd.Timestamp("2024-06-12"),
+        4: pd.Timestamp("2024-06-30"),  # never touched: due now
+        5: pd.Timestamp("2024-06-20") + pd.Timedelta(days=90),
+    }
+    assert got["next_due"].to_dict() == expected
+    assert got.loc[2, "last_touch"] == pd.Timestamp("2024-06-10")
+    assert pd.isna(got.loc[4, "last_touch"])
+
+
+# --- churn risk and up-sell ---------------------------------------------------
+
+
+def test_p_alive_and_at_risk():
+    # Client 1: weekly buyer silent for 20 weeks -> almost surely gone (A).
+    # Client 2: same pattern but small (C, Z) -> not "valuable", never at risk.
+    # Client 3: single purchase -> x = 0 -> P(alive) = 1.
+    weekly = [f"2024-01-{d:02d}" for d in (1, 8, 15, 22, 29)] + ["2024-02-05", "2024-02-12"]
+    tx = transactions(
+        purchases(1, *weekly, amount=1000.0)
+        + purchases(2, *weekly[:5], amount=0.01)  # x = 4, all in January
+        + purchases(3, "2024-06-20", amount=1000.0)
+    )
+    got = analyze(tx)
+    # x = 6, t_x = 6 weeks, T = (2024-06-30 - 2024-01-01) / 7
+    T = 181 / 7
+    hand = 1 / (
+        1
+        + PARAMS.a
+        / (PARAMS.b + 6 - 1)
+        * ((PARAMS.alpha + T) / (PARAMS.alpha + 6)) ** (PARAMS.r + 6)
+    )
+    assert got.loc[1, "p_alive"] == pytest.approx(hand, rel=1e-12)
+    assert got.loc[1, "p_alive"] < 0.5
+    assert got.loc[3, "p_alive"] == 1.0
+    assert got.loc[1, "at_risk"] and not got.loc[3, "at_risk"]
+    assert got.loc[1, "revenue_at_risk"] == round(7000.0 * (1 - hand), 2)
+    assert got.loc[2, "segment"] == "CZ"
+    assert got.loc[2, "p_alive"] < 0.5 and not got.loc[2, "at_risk"]
+
+
+def test_expected_purchases_use_the_horizon_in_weeks():
+    tx = transactions(purchases(1, "2024-01-01", "2024-03-01", "2024-06-01"))
+    row = analyze(tx, SegmentationSettings(churn_horizon_days=70)).loc[1]
+    from services.analytics import expected_purchases
+
+    x, t_x, T = 2, (day("2024-06-01") - day("2024-01-01")).days / 7, 181 / 7
+    assert row["expected_purchases_90d"] == pytest.approx(
+        float(expected_purchases(PARAMS, 10.0, x, t_x, T))
+    )
+
+
+def test_upsell_flags_orders_below_class_median():
+    tx = transactions(
+        [
+            (1, "2024-06-01", 300.0),  # avg 300
+            (2, "2024-06-01", 200.0),
+            (2, "2024-06-02", 200.0),  # avg 200
+            (3, "2024-05-01", 100.0),
+            (3, "2024-05-02", 100.0),
+            (3, "2024-05-03", 100.0),
+            (3, "2024-05-04", 100.0),  # avg 100, revenue 400
+            (4, "2024-06-01", 10.0),  # alone in C
+        ]
+    )
+    got = analyze(tx)
+    assert got["abc"].astype(str).to_dict() == {1: "A", 2: "A", 3: "A", 4: "C"}
+    assert got["avg_order"].to_dict() == {1: 300.0, 2: 200.0, 3: 100.0, 4: 10.0}
+    assert got["upsell"].to_dict() == {1: False, 2: False, 3: True, 4: False}
+
+
+def test_fits_the_model_when_none_is_given():
+    rng = np.random.default_rng(3)
+    rows = [
+        (cid, str(day("2023-01-01") + pd.Timedelta(days=int(d)).to_pytimedelta()), 10.0)
+        for cid in range(40)
+        for d in np.sort(rng.choice(540, size=rng.integers(1, 8), replace=False))
+    ]
+    result = analyze_clients(transactions(rows), AS_OF)
+    assert isinstance(result, ClientAnalysis)
+    clients, model = result
+    assert model is not None and model.n_clients == 40
+    assert clients["p_alive"].between(0, 1).all()
+    assert analyze_clients(transactions([]), AS_OF).model is None
+
+
+def test_output_columns_and_dtypes():
+    got = analyze_clients(transactions(purchases(1, "2024-06-01")), AS_OF, params=PARAMS).clients
+    expected_columns = [
+        "client_id",
+        "revenue",
+        "purchases",
+        "active_months",
+        "abc",
+        "xyz",
+        "segment",
+        "status",
+        "deal_cycle_days",
+        "days_since_last_purchase",
+        "p_alive",
+        "expected_purchases_90d",
+        "cadence_days",
+        "vip",
+        "first_purchase",
+        "last_purchase",
+        "last_touch",
+        "next_due",
+        "reactivation",
+        "at_risk",
+        "revenue_at_risk",
+        "avg_order",
+        "upsell",
+    ]
+    for column in expected_columns:
+        assert column in got.columns
+    assert got["vip"].dtype == bool and got["reactivation"].dtype == bool
+    assert list(got["segment"].cat.categories) == list(SEGMENTS)
+
+
+def test_input_validation_names_the_column():
+    tx = transactions(purchases(1, "2024-06-01"))
+    with pytest.raises(ValueError, match="vip"):
+        analyze(tx, clients=pd.DataFrame({"client_id": [1]}))
+    with pytest.raises(ValueError, match="last_contact"):
+        analyze(tx, interactions=pd.DataFrame({"client_id": [1]}))
+    with pytest.raises(ValueError, match="duplicated"):
+        analyze(tx, clients=pd.DataFrame({"client_id": [1, 1], "vip": [True, False]}))
+
+
+# --- summaries of a result ----------------------------------------------------
+
+
+def small_result() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "client_id": [1, 2, 3, 4, 5],
+            "abc": ["A", "A", "B", "C", None],
+            "xyz": ["X", "Y", "X", "Z", None],
+            "status": ["active", "active", "dormant", "new", "potential"],
+            "revenue": [60.0, 20.0, 15.0, 5.0, 0.0],
+            "p_alive": [0.9, 0.3, 0.2, 0.1, np.nan],
+            "revenue_at_risk": [6.0, 14.0, 12.0, 4.5, np.nan],
+        }
+    )
+
+
+def test_segment_matrix():
+    got = segment_matrix(small_result())
+    index = pd.Index(["A", "B", "C"], name="abc")
+    columns = pd.MultiIndex.from_product(
+        [["clients", "revenue_share"], ["X", "Y", "Z"]], names=["metric", "xyz"]
+    )
+    expected = pd.DataFrame(
+        [
+            [1, 1, 0, 0.60, 0.20, 0.0],
+            [1, 0, 0, 0.15, 0.0, 0.0],
+            [0, 0, 1, 0.0, 0.0, 0.05],
+        ],
+        index=index,
+        columns=columns,
+    ).astype({("clients", x): np.int64 for x in "XYZ"})
+    assert_frame_equal(got, expected)
+
+
+def test_status_counts():
+    expected = pd.DataFrame(
+        {
+            "status": ["potential", "new", "active", "dormant", "lost"],
+            "clients": np.array([1, 1, 2, 1, 0], dtype=np.int64),
+            "share": [0.2, 0.2, 0.4, 0.2, 0.0],
+        }
+    )
+    assert_frame_equal(status_counts(small_result()), expected)
+
+
+def test_at_risk_list_sorted_by_revenue_at_risk():
+    got = at_risk_list(small_result(), SegmentationSettings())
+    # client 4 is C/Z: not valuable; client 1 has P(alive) 0.9.
+    assert list(got["client_id"]) == [2, 3]
+    got = at_risk_list(small_result(), SegmentationSettings(at_risk_p_alive=0.95))
+    assert list(got["client_id"]) == [2, 3, 1]
+
+
+def test_segment_meanings():
+    assert set(SEGMENT_MEANINGS) == set(SEGMENTS)
+    assert SEGMENT_MEANINGS["AX"] == {
+        "ru": "крупный, покупает регулярно",
+        "en": "large, buys regularly",
+    }
+    assert SEGMENT_MEANINGS["CZ"] == {"ru": "мелкий, разовый", "en": "small, one-off"}
+    assert SEGMENT_MEANINGS["BY"] == {
+        "ru": "средний, покупает нерегулярно",
+        "en": "medium, buys irregularly",
+    }
+
+
+def test_p_alive_helper_matches_analysis():
+    # Guard against a unit mix-up between days and weeks in the wiring.
+    tx = transactions(purchases(1, "2024-01-01", "2024-02-01", "2024-03-01"))
+    got = analyze(tx).loc[1, "p_alive"]
+    t_x = (day("2024-03-01") - day("2024-01-01")).days / 7
+    assert got == pytest.approx(float(p_alive(PARAMS, 2, t_x, 181 / 7)))
+    assert not math.isclose(got, float(p_alive(PARAMS, 2, t_x * 7, 181)))
+
+
+def test_stored_params_are_used_as_given():
+    tx = transactions(purchases(1, "2024-01-01", "2024-02-01"))
+    other = BgNbdParams(1.0, 1.0, 2.0, 2.0, 0.0, 0)
+    assert analyze_clients(tx, AS_OF, params=other).model is other
