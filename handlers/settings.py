@@ -195,7 +195,7 @@ def create_router() -> Router:
         text = _saved_push_time(dto, tr, settings, clock)
         await show(callback, text, settings_menu_keyboard(dto, tr))
 
-    @router.message(SettingsForm.push_time, F.text)
+    @router.message(SettingsForm.push_time, F.text, ~F.text.startswith("/"))
     async def type_push_time(
         message: Message,
         state: FSMContext,
@@ -237,7 +237,7 @@ def create_router() -> Router:
             callback, _saved_timezone(dto, tr, settings, clock), settings_menu_keyboard(dto, tr)
         )
 
-    @router.message(SettingsForm.timezone, F.text)
+    @router.message(SettingsForm.timezone, F.text, ~F.text.startswith("/"))
     async def type_timezone(
         message: Message,
         state: FSMContext,

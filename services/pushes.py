@@ -49,7 +49,6 @@ class Recipient:
     language: str
     timezone: str
     push_time: time
-    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,6 @@ def _recipient(user: User, default_timezone: str, default_language: str) -> Reci
         language=user.language or default_language,
         timezone=resolve_zone(user.timezone, default_timezone).key,
         push_time=user.push_time or DEFAULT_PUSH_TIME,
-        created_at=user.created_at,
     )
 
 
@@ -124,7 +122,7 @@ def occurrences(
         if not calendar.is_working_day(day):
             continue
         moment = datetime.combine(day, recipient.push_time, tzinfo=tz).astimezone(UTC)
-        if recipient.created_at <= moment <= now:
+        if moment <= now:
             result.append((day, moment))
     return result
 

@@ -183,6 +183,7 @@ class StoredMessage:
             "photo": url(self.photo) if self.photo else None,
             "document": (
                 {
+                    "name": self.document.file_name,
                     "file_name": self.document.file_name,
                     "mime_type": self.document.mime_type,
                     "file_size": self.document.size,

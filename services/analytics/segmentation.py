@@ -121,7 +121,7 @@ def classify_abc(
     rows = np.flatnonzero(eligible & (cents > 0))
     if len(rows) == 0:
         return codes
-    order = rows[np.lexsort((rows, -cents[rows]))]
+    order = _rank_descending(cents[rows], rows)
     ranked = cents[order]
     before = np.cumsum(ranked) - ranked
     # Integer cents make the shares exact up to one rounding of the division,
@@ -129,6 +129,18 @@ def classify_abc(
     share_before = before / float(ranked.sum())
     codes[order] = np.where(share_before < a_share, 0, np.where(share_before < b_share, 1, 2))
     return codes
+
+
+def _rank_descending(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``rows`` ordered by ``values`` descending, ties by row (both non-negative)."""
+    top = int(values.max())
+    bits_row = max(int(rows.max()).bit_length(), 1)
+    if top.bit_length() + bits_row <= 63:
+        # One packed int64 value sort instead of a two-key lexsort.
+        packed = ((top - values) << bits_row) | rows
+        packed.sort()
+        return packed & ((1 << bits_row) - 1)
+    return rows[np.lexsort((rows, -values))]
 
 
 def classify_xyz(

@@ -549,7 +549,9 @@ class _ChunkBuilder:
 
         line_client = np.concatenate([client, client[second], client[delivery]])
         line_days = np.concatenate([days, days[second], days[delivery]])
-        line_seq = np.concatenate([order_seq, order_seq[second], order_seq[delivery]])
+        line_order = np.concatenate(
+            [np.arange(m), np.flatnonzero(second), np.flatnonzero(delivery)]
+        )
         line_cat = np.concatenate(
             [primary, secondary[second], np.full(int(delivery.sum()), v.DELIVERY)]
         )
@@ -557,7 +559,8 @@ class _ChunkBuilder:
             [np.rint(value * share * 100), np.rint(value * (1 - share) * 100)[second],
              fee[delivery] * 100]
         ).astype(np.int64)  # fmt: skip
-        line_number = ORDER_PREFIX + _zfill(line_seq, NUMBER_WIDTH)
+        # Format each number once per order, not once per line.
+        line_number = (ORDER_PREFIX + _zfill(order_seq, NUMBER_WIDTH))[line_order]
 
         # Returns: part of a product line comes back 3-30 days later.
         returned = np.flatnonzero((line_cat != v.DELIVERY) & (rng.random(len(line_cat)) < 0.025))
@@ -576,7 +579,9 @@ class _ChunkBuilder:
         all_kopecks = np.concatenate([line_kopecks, r_kopecks])
         all_cat = np.concatenate([line_cat, line_cat[returned]])
         all_number = np.concatenate([line_number, RETURN_PREFIX + _zfill(r_seq, NUMBER_WIDTH)])
-        by_client = np.lexsort((all_number, -all_days, all_client))
+        # Sort keys stay numeric: sorting the number strings would cost more than the rest.
+        all_seq = np.concatenate([order_seq[line_order], r_seq + self.numbers.orders])
+        by_client = np.lexsort((all_seq, -all_days, all_client))
         frame = pd.DataFrame(
             {
                 "client_no": self.g[0] + all_client[by_client] + 1,

@@ -163,6 +163,9 @@ async def test_bot_downloads_a_document_the_person_uploaded(
     reply = await sandbox_client.wait_for(ANN, lambda m: m["text"].startswith("Got"))
 
     assert reply["text"] == f"Got leads.csv: {len(content)} bytes"
+    uploaded = (await sandbox_client.messages(ANN, include_user=True))["messages"][0]
+    assert (uploaded["document"]["name"], uploaded["caption"]) == ("leads.csv", "import")
+    assert await sandbox_client.download(uploaded["document"]["url"]) == content
 
 
 async def test_voice_note_reaches_the_bot(

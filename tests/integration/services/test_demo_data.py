@@ -90,7 +90,11 @@ async def test_load_writes_exactly_the_generated_base(
     assert sorted(amounts) == sorted(
         Decimal(int(k)).scaleb(-2) for k in tx["amount_kopecks"].tolist()
     )
+    assert sorted(call.occurred_at for call in calls) == sorted(
+        frames.interactions["occurred_at"].dt.to_pydatetime()
+    )
     assert all(call.occurred_at.tzinfo is not None for call in calls)
+    assert sorted(c.next_contact_on for c in calls if c.next_contact_on) == sorted(planned.dt.date)
     timed = [call for call in calls if call.next_contact_at is not None]
     assert len(timed) == frames.interactions["next_contact_at"].notna().sum()
 

@@ -215,3 +215,15 @@ def test_json_round_trip():
 def test_fit_rejects_bad_summaries(summary):
     with pytest.raises(ValueError):
         fit_bgnbd(summary)
+
+
+def test_deduplicated_evaluation_matches_direct_one(monkeypatch):
+    import services.analytics.bgnbd as bgnbd
+
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 20, 3000).astype(float)
+    T = rng.integers(0, 400, 3000) / 7
+    t_x = np.where(x > 0, np.floor(T * 7 * rng.random(3000)) / 7, 0.0)
+    direct = expected_purchases(CDNOW, 13.0, x, t_x, T)
+    monkeypatch.setattr(bgnbd, "_DEDUPE_ABOVE", 100)
+    np.testing.assert_allclose(expected_purchases(CDNOW, 13.0, x, t_x, T), direct, rtol=1e-14)

@@ -1,0 +1,90 @@
+"""Segmenting an exported sales file without the database (for analysts)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from services.analytics import analyze_clients, segment_matrix, status_counts
+from services.analytics.bgnbd import BgNbdParams
+from services.analytics.settings import SegmentationSettings
+from services.importing import RowError
+from services.importing.reader import read_transactions
+
+OUTPUT_COLUMNS = (
+    "client_id",
+    "revenue",
+    "purchases",
+    "active_months",
+    "abc",
+    "xyz",
+    "segment",
+    "status",
+    "deal_cycle_days",
+    "days_since_last_purchase",
+    "p_alive",
+    "expected_purchases_90d",
+    "cadence_days",
+)
+
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    clients: pd.DataFrame  # one row per client, OUTPUT_COLUMNS first
+    model: BgNbdParams | None
+    matrix: pd.DataFrame
+    statuses: pd.DataFrame
+    rows_read: int
+    rejected: tuple[RowError, ...]
+
+
+def client_keys(frame: pd.DataFrame) -> pd.Series:
+    """Who a row belongs to: the external code, else the tax id, else the name as written."""
+    key = frame["client_external_id"].where(frame["client_external_id"] != "")
+    key = key.fillna(frame["client_tax_id"].where(frame["client_tax_id"] != ""))
+    return key.fillna(frame["client"]).astype(str)
+
+
+def analyze_file(
+    path: Path,
+    as_of: date,
+    settings: SegmentationSettings,
+    column_map: Mapping[str, str] | None = None,
+) -> FileAnalysis:
+    """Read a transactions export and segment its clients as known on `as_of`.
+
+    Rejected rows are returned, not analysed; the caller decides whether to go on.
+    """
+    parsed = read_transactions(path, column_map)
+    rows = parsed.frame
+    transactions = pd.DataFrame(
+        {
+            "client_id": client_keys(rows),
+            "date": rows["date"],
+            "amount": rows["amount_cents"].to_numpy(dtype=np.float64) / 100,
+            "category": rows["category"].where(rows["category"] != ""),
+        }
+    )
+    analysis = analyze_clients(transactions, as_of, settings)
+    names = (
+        pd.DataFrame({"client_id": transactions["client_id"], "client": rows["client"]})
+        .drop_duplicates("client_id")
+        .set_index("client_id")["client"]
+    )
+    clients = analysis.clients.copy()
+    clients.insert(1, "client", clients["client_id"].map(names))
+    ordered = [*OUTPUT_COLUMNS[:1], "client", *OUTPUT_COLUMNS[1:]]
+    clients = clients[ordered + [c for c in clients.columns if c not in ordered]]
+    return FileAnalysis(
+        clients=clients,
+        model=analysis.model,
+        matrix=segment_matrix(analysis),
+        statuses=status_counts(analysis),
+        rows_read=parsed.rows_read,
+        rejected=parsed.errors,
+    )
