@@ -243,8 +243,15 @@ def main(argv: list[str] | None = None) -> None:
     times: dict[str, float] = {}
     print(
         f"{args.clients:,} clients, {args.transactions:,} transactions, "
-        f"as of {AS_OF}, {os.cpu_count()} CPUs"
+        f"as of {AS_OF}, {os.cpu_count()} CPUs, load average "
+        f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}"
     )
+    # A fixed reference operation: compare runs on a shared, busy machine.
+    reference = np.random.default_rng(0).integers(0, 2**60, 20_000_000)
+    start = time.perf_counter()
+    np.sort(reference)
+    print(f"calibration: np.sort of 20M int64 took {time.perf_counter() - start:.2f} s")
+    del reference
     with stage("generate synthetic data", times):
         data = synthetic_data(args.clients, args.transactions)
     tx = data["transactions"]
@@ -296,7 +303,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"whole analysis (analyze_clients): {times['analyze_clients (full, incl. fit)']:.2f} s; "
         f"BG/NBD fit: {times['fit_bgnbd']:.2f} s; process peak RSS "
-        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GiB"
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GiB; "
+        f"load average now {os.getloadavg()[0]:.1f}"
     )
 
 

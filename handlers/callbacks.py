@@ -41,7 +41,7 @@ class CallAction(StrEnum):
     OUTCOME = "o"
     NEXT = "n"  # a preset: v = NextContactMode value
     CALENDAR = "k"
-    TIME = "t"  # v = "HH:MM"
+    TIME = "t"  # v = the hour ("15"); ":" is the callback data separator
     NO_TIME = "nt"
     NO_COMMENT = "s"
     CANCEL = "x"

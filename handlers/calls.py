@@ -2,18 +2,16 @@
 
 Also the card's "Next contact" (the same date choice, without a call) and undo.
 Everything the conversation knows lives in FSM data under "call" (client id,
-mode, outcome, next contact, time, prompt message id), so a restart of the bot
+mode, outcome, next contact, time), so a restart of the bot
 in the middle changes nothing. Every button re-checks access to the client.
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
 from datetime import date, datetime, time
 from typing import Any
 
-from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -71,6 +69,14 @@ async def _flow(state: FSMContext, client_id: int) -> dict[str, Any]:
     return call
 
 
+async def _current_flow(state: FSMContext) -> dict[str, Any]:
+    """The conversation a typed answer belongs to."""
+    call = (await state.get_data()).get("call")
+    if not isinstance(call, dict) or not isinstance(call.get("c"), int):
+        raise StaleAction()
+    return call
+
+
 async def _step(state: FSMContext, call: dict[str, Any], step: State) -> None:
     await state.update_data(call=call)
     await state.set_state(step)
@@ -93,14 +99,6 @@ def _choice(call: dict[str, Any]) -> NextContactChoice:
         on=date.fromisoformat(on) if on else None,
         at=time.fromisoformat(at) if at else None,
     )
-
-
-async def _drop_keyboard(bot: Bot, chat_id: int, message_id: int | None) -> None:
-    """Take the buttons off an earlier prompt so they cannot be pressed twice."""
-    if message_id is None:
-        return
-    with suppress(TelegramBadRequest):  # already edited or too old: nothing to take off
-        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
 
 
 # --- Prompts --------------------------------------------------------------------------------
@@ -130,12 +128,15 @@ async def _start(
     tr: Translator,
     markup: InlineKeyboardMarkup,
 ) -> None:
-    """Open the conversation with its first question; an unfinished one is replaced."""
+    """Open the conversation with its first question; an unfinished one is replaced.
+
+    The state is written before the question is sent: a quick tap on an answer must
+    find it (updates of one chat may be handled concurrently).
+    """
     call: dict[str, Any] = {"c": client_id, "mode": mode}
-    question = tr("calls.ask_outcome" if mode == LOG else "calls.ask_next")
-    sent = await target.answer(_header(name, call, tr) + "\n" + question, reply_markup=markup)
-    call["m"] = sent.message_id
     await _step(state, call, CallFlow.outcome if mode == LOG else CallFlow.next_contact)
+    question = tr("calls.ask_outcome" if mode == LOG else "calls.ask_next")
+    await target.answer(_header(name, call, tr) + "\n" + question, reply_markup=markup)
 
 
 async def _after_next_contact(
@@ -172,7 +173,6 @@ async def _after_next_contact(
 
 async def _save(
     target: Message,
-    bot: Bot,
     state: FSMContext,
     call: dict[str, Any],
     uow: UnitOfWork,
@@ -201,7 +201,6 @@ async def _save(
     if edit:
         await target.edit_text(text, reply_markup=markup)
     else:
-        await _drop_keyboard(bot, target.chat.id, call.get("m"))
         await target.answer(text, reply_markup=markup)
     await show_card(target, logged.card, viewer, tr)
 
@@ -387,7 +386,6 @@ def create_router() -> Router:
     @router.message(CallFlow.time, F.text, ~F.text.startswith("/"))
     async def time_typed(
         message: Message,
-        bot: Bot,
         state: FSMContext,
         uow: UnitOfWork,
         viewer: Viewer,
@@ -395,26 +393,22 @@ def create_router() -> Router:
         tr: Translator,
     ) -> None:
         """A time typed as HH:MM."""
-        data = (await state.get_data()).get("call") or {}
-        client_id = int(data.get("c", 0))
-        call = await _flow(state, client_id)
+        call = await _current_flow(state)
+        client_id = int(call["c"])
         at = parse_time_of_day(message.text or "")
         choice = NextContactChoice(_choice(call).mode, _choice(call).on, at)
         preview = await preview_next_contact(uow, viewer, client_id, choice, now)
-        await _drop_keyboard(bot, message.chat.id, call.get("m"))
         call["t"] = at.strftime("%H:%M")
+        await _step(state, call, CallFlow.comment)
         text = _header(preview.target.name, call, tr)
         text += "\n" + tr("calls.next_chosen", date=_when(preview, viewer, tr))
         text += "\n" + tr("calls.ask_comment")
-        sent = await message.answer(text, reply_markup=comment_keyboard(client_id, tr))
-        call["m"] = sent.message_id
-        await _step(state, call, CallFlow.comment)
+        await message.answer(text, reply_markup=comment_keyboard(client_id, tr))
 
     @router.callback_query(CallFlow.comment, CallCb.filter(F.a == CallAction.NO_COMMENT))
     async def no_comment(
         callback: CallbackQuery,
         callback_data: CallCb,
-        bot: Bot,
         state: FSMContext,
         uow: UnitOfWork,
         viewer: Viewer,
@@ -425,12 +419,11 @@ def create_router() -> Router:
         call = await _flow(state, callback_data.c)
         await callback.answer()
         if isinstance(callback.message, Message):
-            await _save(callback.message, bot, state, call, uow, viewer, now, tr, edit=True)
+            await _save(callback.message, state, call, uow, viewer, now, tr, edit=True)
 
     @router.message(CallFlow.comment, F.voice)
     async def voice_comment(
         message: Message,
-        bot: Bot,
         state: FSMContext,
         uow: UnitOfWork,
         viewer: Viewer,
@@ -438,11 +431,10 @@ def create_router() -> Router:
         tr: Translator,
     ) -> None:
         """A voice message as the comment (its file id is kept)."""
-        call = await _flow(state, int(((await state.get_data()).get("call") or {}).get("c", 0)))
+        call = await _current_flow(state)
         voice = message.voice.file_id if message.voice else None
         await _save(
             message,
-            bot,
             state,
             call,
             uow,
@@ -456,7 +448,6 @@ def create_router() -> Router:
     @router.message(CallFlow.comment, F.text, ~F.text.startswith("/"))
     async def text_comment(
         message: Message,
-        bot: Bot,
         state: FSMContext,
         uow: UnitOfWork,
         viewer: Viewer,
@@ -464,8 +455,8 @@ def create_router() -> Router:
         tr: Translator,
     ) -> None:
         """A typed comment."""
-        call = await _flow(state, int(((await state.get_data()).get("call") or {}).get("c", 0)))
-        await _save(message, bot, state, call, uow, viewer, now, tr, comment=message.text)
+        call = await _current_flow(state)
+        await _save(message, state, call, uow, viewer, now, tr, comment=message.text)
 
     @router.message(CallFlow.outcome, ~F.text.startswith("/"))
     @router.message(CallFlow.next_contact, ~F.text.startswith("/"))

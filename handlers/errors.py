@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import uuid
+from typing import Any
 
 from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
@@ -15,12 +18,23 @@ from services.i18n import Translator
 log = logging.getLogger(__name__)
 
 
-async def _reply(event: ErrorEvent, text: str) -> None:
+ALERT_LIMIT = 200  # Telegram's limit for callback query alerts
+
+
+async def _reply(event: ErrorEvent, render: Any) -> None:
+    """Answer where the user acted: an alert for a button, a message otherwise.
+
+    `render(escape)` builds the text; messages are HTML, alerts are plain text.
+    """
     update = event.update
-    if update.callback_query is not None:
-        await update.callback_query.answer(text[:200], show_alert=True)
-    elif update.message is not None:
-        await update.message.answer(text)
+    try:
+        if update.callback_query is not None:
+            text = render(lambda value: value)
+            await update.callback_query.answer(text[:ALERT_LIMIT], show_alert=True)
+        elif update.message is not None:
+            await update.message.answer(render(lambda value: html.escape(str(value))))
+    except TelegramAPIError:
+        log.warning("could not deliver the error reply for update %s", update.update_id)
 
 
 def _translator(event: ErrorEvent, tr: Translator | None) -> Translator:
@@ -37,8 +51,13 @@ def create_router() -> Router:
         assert isinstance(error, DomainError)
         translator = _translator(event, tr)
         key = f"errors.{error.code}"
-        text = translator(key, **error.params) if translator.has(key) else str(error)
-        await _reply(event, text)
+
+        def render(escape: Any) -> str:
+            if not translator.has(key):
+                return str(escape(str(error)))
+            return translator(key, **{name: escape(v) for name, v in error.params.items()})
+
+        await _reply(event, render)
 
     @router.error()
     async def unexpected_error(event: ErrorEvent, tr: Translator | None = None) -> None:
@@ -50,6 +69,7 @@ def create_router() -> Router:
             event.update.update_id,
             exc_info=event.exception,
         )
-        await _reply(event, _translator(event, tr)("errors.unexpected", error_id=error_id))
+        text = _translator(event, tr)("errors.unexpected", error_id=error_id)
+        await _reply(event, lambda escape: text)
 
     return router

@@ -86,7 +86,16 @@ async def deliver(
 
     async def worker() -> None:
         while queue:
-            await _deliver_one(uow_factory, clock, sender, queue.popleft(), compose, report)
+            item = queue.popleft()
+            try:
+                await _deliver_one(uow_factory, clock, sender, item, compose, report)
+            except Exception:  # e.g. the database went away: the ledger lets a later tick retry
+                report.failed += 1
+                log.exception(
+                    "delivery of %s to user %s broke off",
+                    item.key.kind.value,
+                    item.key.recipient_id,
+                )
 
     await asyncio.gather(*(worker() for _ in range(min(concurrency, len(queue)))))
     return report

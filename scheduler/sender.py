@@ -58,9 +58,11 @@ REQUEST_TIMEOUT = 20  # seconds per Bot API call
 class BotLike(Protocol):
     """The two Bot API calls the sender makes (aiogram's Bot, or a fake in tests)."""
 
-    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Any: ...
+    @property
+    def send_message(self) -> Callable[..., Awaitable[Any]]: ...
 
-    async def send_photo(self, chat_id: int, photo: Any, **kwargs: Any) -> Any: ...
+    @property
+    def send_photo(self) -> Callable[..., Awaitable[Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class SendStatus(StrEnum):
 @dataclass(frozen=True)
 class SendResult:
     status: SendStatus
-    attempts: int  # Bot API calls made, successful or not
+    attempts: int  # Bot API calls made, not counting those refused with 429
     parts_sent: int
     error: str | None = None
 
@@ -299,6 +301,7 @@ class Sender:
             except TelegramRetryAfter as error:
                 self.stats.flood_waits += 1
                 flood_waits += 1
+                attempts -= 1  # refused before it was tried: not an attempt
                 log.warning("429 for chat %s: retry after %ss", chat_id, error.retry_after)
                 if flood_waits > self._max_flood_waits:
                     return _PartOutcome(SendStatus.FAILED, attempts, f"429 x{flood_waits}")

@@ -7,16 +7,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import aliased
 
-from services.access import Viewer, ensure_can_set_vip, load_client_for
+from services.access import Viewer, can_see, ensure_can_set_vip, load_client_for
 from services.db.models import (
+    Client,
     ClientPhone,
     Interaction,
     SegmentSnapshot,
     Transaction,
     User,
 )
+from services.errors import AccessDenied, ClientNotFound
 from services.uow import UnitOfWork
 
 HISTORY_PAGE_SIZE = 8
@@ -163,30 +166,43 @@ def format_phone(phone: str) -> str:
 
 async def build_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datetime) -> ClientCard:
     """The card of a client the viewer may see (call inside `async with uow`)."""
-    client = await load_client_for(uow, viewer, client_id)
     today = viewer.local_today(now)
     session = uow.session
-    owner_name = (
-        await session.scalar(select(User.display_name).where(User.id == client.owner_id))
-        if client.owner_id is not None
-        else None
+    purchases = select(Transaction).where(Transaction.client_id == client_id)
+    newest = purchases.order_by(Transaction.date.desc(), Transaction.id.desc()).limit(1)
+    snapshot_row = aliased(SegmentSnapshot)
+    latest_as_of = (
+        select(func.max(SegmentSnapshot.as_of))
+        .where(SegmentSnapshot.client_id == client_id)
+        .scalar_subquery()
     )
-    snapshot = _snapshot_view(await latest_snapshot(uow, client_id))
-    last_purchase = (
+    # One round trip for the client, its owner, latest snapshot and purchase figures.
+    row = (
         await session.execute(
-            select(Transaction.date, Transaction.amount)
-            .where(Transaction.client_id == client_id)
-            .order_by(Transaction.date.desc(), Transaction.id.desc())
-            .limit(1)
+            select(
+                Client,
+                User.display_name,
+                snapshot_row,
+                newest.with_only_columns(Transaction.date).scalar_subquery(),
+                newest.with_only_columns(Transaction.amount).scalar_subquery(),
+                purchases.with_only_columns(func.coalesce(func.sum(Transaction.amount), 0))
+                .where(Transaction.date > one_year_before(today), Transaction.date <= today)
+                .scalar_subquery(),
+            )
+            .outerjoin(User, User.id == Client.owner_id)
+            .outerjoin(
+                snapshot_row,
+                and_(snapshot_row.client_id == Client.id, snapshot_row.as_of == latest_as_of),
+            )
+            .where(Client.id == client_id)
         )
     ).first()
-    revenue = await session.scalar(
-        select(func.coalesce(func.sum(Transaction.amount), 0)).where(
-            Transaction.client_id == client_id,
-            Transaction.date > one_year_before(today),
-            Transaction.date <= today,
-        )
-    )
+    if row is None:
+        raise ClientNotFound(client_id)
+    client, owner_name, latest, last_purchase_on, last_purchase_amount, revenue = row
+    if not can_see(viewer, client.owner_id):
+        raise AccessDenied("client")
+    snapshot = _snapshot_view(latest)
     last = (
         await session.execute(
             select(Interaction, User.display_name)
@@ -221,8 +237,10 @@ async def build_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datet
         vip_reason=client.vip_reason,
         snapshot=snapshot,
         churn_risk=churn_risk(snapshot.p_alive if snapshot else None),
-        last_purchase_on=last_purchase[0] if last_purchase else None,
-        last_purchase_amount=Decimal(last_purchase[1]) if last_purchase else None,
+        last_purchase_on=last_purchase_on,
+        last_purchase_amount=Decimal(last_purchase_amount)
+        if last_purchase_amount is not None
+        else None,
         revenue_12m=Decimal(revenue or 0),
         last_interaction=_interaction_view(last[0], last[1]) if last else None,
         next_due=next_due,

@@ -28,8 +28,9 @@ from services.uow import UnitOfWork
 
 # A claim older than this that is still "claimed" belongs to a process that died.
 CLAIM_LEASE = timedelta(minutes=10)
-# A failed delivery is tried again by a later tick, at most this many sends in all...
-MAX_ATTEMPTS = 8
+# A failed delivery is tried again by later ticks until it has had this many tries in all
+# (the sender makes up to 5 per round, so about three rounds)...
+MAX_ATTEMPTS = 15
 # ...and not sooner than this after the previous try.
 RETRY_FAILED_AFTER = timedelta(minutes=2)
 ERROR_MAX_LENGTH = 2000

@@ -8,7 +8,6 @@ builds, sends and marks each one (services/delivery.py).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,8 +22,6 @@ from services.db.models import Client, Interaction, Role, User
 from services.delivery import DeliveryKey, DeliveryKind, LedgerRow, ledger_rows, may_retry
 from services.lists import ClientListItem, call_list, reactivation_list, risk_list
 from services.uow import UnitOfWork
-
-log = logging.getLogger(__name__)
 
 DEFAULT_PUSH_TIME = time(9, 0)
 CATCH_UP_WINDOW = timedelta(hours=6)

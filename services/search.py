@@ -40,12 +40,14 @@ from sqlalchemy import Select, func, select, union
 from services.access import Viewer, visible_clients
 from services.clients import ClientCard, build_card
 from services.db.models import Client, ClientPhone, User
+from services.errors import AccessDenied, ClientNotFound
 from services.normalize import normalize_phone, normalize_tax_id
 from services.uow import UnitOfWork
 
 PAGE_SIZE = 10
 MAX_RESULTS = 100  # beyond this a list of buttons helps nobody: ask to refine
 INDEX_TTL_SECONDS = 300.0
+NEW_CLIENTS_CHECK_SECONDS = 1.0  # a client added a second ago is found
 MIN_PREFIX_LENGTH = 3
 MAX_PREFIX_TOKENS = 400
 MAX_FUZZY_TOKENS = 30
@@ -144,6 +146,7 @@ _I_BEFORE_VOWEL = re.compile(r"(?<=.)и(?=[аеиоу])")
 _DOUBLES = re.compile(r"(.)\1+")
 _WORDS = re.compile(r"[0-9a-zа-яё]+")
 _HAS_LATIN = re.compile(r"[a-z]")
+_DIGIT = re.compile(r"\d")
 
 # Endings in the canonical alphabet (ая -> "аиа" -> "аа" -> "а" and so on), longest first.
 _ENDINGS = (
@@ -432,6 +435,7 @@ class SearchIndex:
 class _CachedIndex:
     index: SearchIndex | None = None
     built_at: float = 0.0
+    checked_at: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -442,6 +446,7 @@ def invalidate_search_index() -> None:
     """Forget every cached index (after bulk renames, imports, reassignments)."""
     for cached in _CACHE.values():
         cached.index = None
+        cached.checked_at = 0.0
 
 
 def _index_rows(after_id: int = 0) -> Select[int, str, str | None, int | None]:
@@ -452,13 +457,20 @@ def _index_rows(after_id: int = 0) -> Select[int, str, str | None, int | None]:
     )
 
 
-async def _build_index(uow: UnitOfWork) -> SearchIndex:
+def _index_from(rows: list[tuple[int, str, str | None, int | None]]) -> SearchIndex:
     index = SearchIndex()
-    result = await uow.session.execute(_index_rows())
-    for client_id, name, company, owner_id in result:
+    for client_id, name, company, owner_id in rows:
         index.add(client_id, name, company, owner_id)
     index.finalize()
     return index
+
+
+async def _build_index(uow: UnitOfWork) -> SearchIndex:
+    """One query; the tokenizing (about 2 s per 100,000 clients) runs in a worker thread
+    so the bot keeps answering other people meanwhile."""
+    result = await uow.session.execute(_index_rows())
+    rows = [(row[0], row[1], row[2], row[3]) for row in result]
+    return await asyncio.to_thread(_index_from, rows)
 
 
 def _cache_key(uow: UnitOfWork) -> str:
@@ -466,22 +478,35 @@ def _cache_key(uow: UnitOfWork) -> str:
 
 
 async def name_index(uow: UnitOfWork) -> SearchIndex:
-    """This database's name index, fresh enough to show clients added a moment ago."""
+    """This database's name index, fresh enough to show clients added a moment ago.
+
+    The first search builds it and everyone waits; after the TTL one search rebuilds
+    it while the others keep using the old one. Clients added since the last build
+    (a higher id) are added on the way, under the same lock.
+    """
     cached = _CACHE.setdefault(_cache_key(uow), _CachedIndex())
-    async with cached.lock:
-        now = time.monotonic()
-        if cached.index is None or now - cached.built_at > INDEX_TTL_SECONDS:
-            cached.index = await _build_index(uow)
-            cached.built_at = now
+    if cached.index is None or (
+        time.monotonic() - cached.built_at > INDEX_TTL_SECONDS and not cached.lock.locked()
+    ):
+        async with cached.lock:
+            if cached.index is None or time.monotonic() - cached.built_at > INDEX_TTL_SECONDS:
+                cached.index = await _build_index(uow)
+                cached.built_at = cached.checked_at = time.monotonic()
             return cached.index
-        index = cached.index
+    index = cached.index
+    if cached.lock.locked():  # being rebuilt or extended right now: the old one will do
+        return index
+    if time.monotonic() - cached.checked_at < NEW_CLIENTS_CHECK_SECONDS:
+        return index
+    async with cached.lock:
+        cached.checked_at = time.monotonic()
         newest = await uow.session.scalar(select(func.max(Client.id)))
         if newest is not None and newest > index.max_id:
             for client_id, name, company, owner_id in await uow.session.execute(
                 _index_rows(index.max_id)
             ):
                 index.add(client_id, name, company, owner_id)
-        return index
+    return index
 
 
 # --- The service --------------------------------------------------------------------------
@@ -547,6 +572,22 @@ async def _load_hits(uow: UnitOfWork, viewer: Viewer, ids: list[int]) -> list[Se
     return [by_id[cid] for cid in ids if cid in by_id]
 
 
+def _hit(card: ClientCard) -> SearchHit:
+    return SearchHit(
+        card.client_id, card.name, card.company, card.owner_id, card.owner_name, card.is_vip
+    )
+
+
+async def _card_if_visible(
+    uow: UnitOfWork, viewer: Viewer, client_id: int, now: datetime
+) -> ClientCard | None:
+    """The card, or None for a client the viewer may not see (not even hinted at)."""
+    try:
+        return await build_card(uow, viewer, client_id, now)
+    except (AccessDenied, ClientNotFound):
+        return None
+
+
 def _is_identifier_like(query: str) -> bool:
     """Digits and phone punctuation only: a name search would find nothing sensible."""
     return bool(re.fullmatch(r"[\d\s()+\-.]+", query))
@@ -563,19 +604,25 @@ async def search_clients(
 ) -> SearchPage:
     """Find the clients the viewer may see; with exactly one match and `now`, include its card."""
     query = " ".join(query.split())
+    hits: list[SearchHit] = []
+    card = None
     async with uow:
-        ids = await _exact_ids(uow, query) if query else []
+        # External ids, phones and tax ids all have digits; names rarely do.
+        ids = await _exact_ids(uow, query) if _DIGIT.search(query) else []
         total = len(ids)
         if not ids and query and not _is_identifier_like(query):
             index = await name_index(uow)
             ranked, total = index.top(query, viewer.scope_owner_id, MAX_RESULTS)
             ids = [cid for cid, _ in ranked]
-        hits = await _load_hits(uow, viewer, ids)
+        if len(ids) == 1 and now is not None:
+            card = await _card_if_visible(uow, viewer, ids[0], now)
+            hits = [_hit(card)] if card is not None else []
+        else:
+            hits = await _load_hits(uow, viewer, ids)
+            if len(hits) == 1 and now is not None:
+                card = await build_card(uow, viewer, hits[0].client_id, now)
         if len(hits) != len(ids):  # the index was stale (owner changed, client deleted)
             total = max(len(hits), total - (len(ids) - len(hits)))
-        card = None
-        if len(hits) == 1 and now is not None:
-            card = await build_card(uow, viewer, hits[0].client_id, now)
     pages = max(1, -(-len(hits) // page_size))
     page = min(max(page, 0), pages - 1)
     return SearchPage(

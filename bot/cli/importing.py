@@ -184,7 +184,8 @@ def render_report(report: ImportReport, limit: int = ERRORS_ON_SCREEN) -> str:
             lines.append(f"Updated:            {report.rows_updated}")
         if report.clients_created:
             lines.append(f"Clients created:    {report.clients_created}")
-        lines.append(f"Duplicates skipped: {report.rows_duplicate} (already in the database)")
+        already = "already up to date" if report.kind == "clients" else "already in the database"
+        lines.append(f"Duplicates skipped: {report.rows_duplicate} ({already})")
     lines.append(f"Rejected:           {report.rows_rejected}")
     if report.errors:
         lines.append("Problems:")

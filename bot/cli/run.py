@@ -51,7 +51,7 @@ async def serve(app: Application) -> None:
 
 async def open_application(settings: Settings, token: str, api_base: str | None) -> Application:
     try:
-        return await create_application(settings, token=token, api_base=api_base)
+        return await create_application(settings, token=token, api_base=api_base, scheduler=True)
     except SchemaNotReady as error:
         raise CommandError(str(error), EXIT_USAGE) from error
 

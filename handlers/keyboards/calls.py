@@ -122,8 +122,7 @@ def calendar_keyboard(
 
 def time_keyboard(client_id: int, tr: Translator) -> InlineKeyboardMarkup:
     hours = [
-        _call(f"{hour:02d}:00", CallAction.TIME, client_id, f"{hour:02d}:00")
-        for hour in CALL_BACK_HOURS
+        _call(f"{hour:02d}:00", CallAction.TIME, client_id, str(hour)) for hour in CALL_BACK_HOURS
     ]
     rows = [hours[i : i + 4] for i in range(0, len(hours), 4)]
     rows.append([_call(tr("calls.time.no_time"), CallAction.NO_TIME, client_id)])

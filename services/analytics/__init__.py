@@ -1,7 +1,34 @@
 """Pure pandas analytics of the CRM: DataFrames in, DataFrames out.
 
 No database, clock, network or Telegram here: callers pass the data, the
-``as_of`` date and a :class:`SegmentationSettings`.
+``as_of`` date and a :class:`SegmentationSettings` (stored as JSON).
+
+Choices the specification left open, in one place:
+
+- Everything is "as known on ``as_of``": rows dated later are ignored, so a
+  past ``as_of`` reproduces past figures (interactions included).
+- Money arrives as Decimal, float or numeric strings and is rounded to int64
+  cents on input; sums are exact integers; outputs are float64 currency units
+  rounded to 2 dp (acceptable for analytics, never for bookkeeping).
+- A *purchase day* is a day with a positive net amount for the client;
+  returns (negative amounts) reduce revenue but are never purchases. A client
+  whose transactions are only returns or zeros has never bought: ``potential``.
+- "Within the last N days" means ``0 <= as_of - date < N`` (``new_days``,
+  ``reactivation_contact_days``); "no purchase for more than N days" means
+  ``as_of - last_purchase > N``.
+- Status precedence: potential, lost, dormant, new, active — a new client
+  who has already gone silent needs a call more than a welcome.
+- BG/NBD: P(alive) is exactly 1 for clients without repeat purchases (the
+  model lets clients drop out only after a repeat purchase); potential
+  clients get NaN. ``analyze_clients`` returns ``model=None`` when nobody
+  has bought yet.
+- ``revenue_at_risk = max(revenue, 0) * (1 - p_alive)``.
+- Monthly accounting: "revenue from new clients" is the revenue of clients
+  whose first purchase is in that calendar month; lost and returned events
+  use the deal cycle known at that moment, so past months never change; the
+  total of each month is the row with ``manager_id`` NA.
+- Cross-sell uses the whole history up to ``as_of``; a category counts as
+  bought when its net amount is positive; zero-lift candidates are dropped.
 """
 
 from services.analytics.accounting import monthly_accounting
@@ -12,7 +39,7 @@ from services.analytics.bgnbd import (
     fit_bgnbd,
     p_alive,
 )
-from services.analytics.cross_sell import category_lift, cross_sell
+from services.analytics.cross_selling import category_lift, cross_sell
 from services.analytics.migrations import segment_migrations
 from services.analytics.segmentation import (
     SEGMENT_MEANINGS,

@@ -110,6 +110,19 @@ def encode_ids(values: pd.Series, what: str = "client_id") -> tuple[np.ndarray, 
     if values.hasnans:
         raise ValueError(f"{what} has missing values")
     n = len(values)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Use the stored codes: materialising 20M strings to hash them again
+        # would cost seconds. Unused categories are dropped.
+        cat_codes = values.cat.codes.to_numpy().astype(np.int64)
+        used = np.flatnonzero(np.bincount(cat_codes, minlength=len(values.cat.categories)))
+        categories = np.asarray(values.cat.categories)[used]
+        try:
+            order = np.argsort(categories, kind="stable")
+        except TypeError as exc:
+            raise ValueError(f"{what} values must be all integers or all strings") from exc
+        remap = np.full(len(values.cat.categories), -1, dtype=np.int64)
+        remap[used[order]] = np.arange(len(used), dtype=np.int64)
+        return remap[cat_codes], pd.Index(categories[order])
     arr: Any = values.to_numpy()
     if arr.dtype == object and n and pd.api.types.infer_dtype(arr, skipna=False) == "integer":
         arr = arr.astype(np.int64)
@@ -222,6 +235,20 @@ def group_starts(*sorted_keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(flag)
 
 
+def segment_sums(sorted_values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sums of consecutive runs beginning at ``starts`` (the runs cover the array).
+
+    A cumulative sum and one difference: ``np.add.reduceat`` pays a per-run
+    overhead that dominates when most runs have a single element.
+    """
+    if len(starts) == 0:
+        return np.zeros(0, dtype=sorted_values.dtype)
+    totals = np.cumsum(sorted_values)
+    ends = np.append(starts[1:], len(sorted_values)) - 1
+    at_end = totals[ends]
+    return np.diff(at_end, prepend=at_end.dtype.type(0))
+
+
 @dataclass(frozen=True)
 class DailyNet:
     """Net amount per (client, day), sorted by client code then day.
@@ -266,6 +293,6 @@ def daily_net(transactions: pd.DataFrame, as_of: dt.date) -> DailyNet:
         ids=ids,
         client=client_s[starts],
         day=day_s[starts] + first_day,
-        cents=np.add.reduceat(cents_s, starts),
+        cents=segment_sums(cents_s, starts),
         as_of=as_of_day,
     )

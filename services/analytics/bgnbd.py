@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,13 +61,6 @@ _A_ONE_TOLERANCE = 1e-6
 _DEDUPE_ABOVE = 50_000
 _WARM_START_ROWS = 100_000
 _A_ONE_STEP = 1e-4
-
-
-class _HasParams(Protocol):
-    r: float
-    alpha: float
-    a: float
-    b: float
 
 
 @dataclass(frozen=True)
@@ -141,7 +134,7 @@ def _check_summary(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> None:
 
 
 def bgnbd_log_likelihood(
-    params: _HasParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+    params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
 ) -> np.ndarray:
     """Per-client BG/NBD log-likelihood (eq. 6) for summary arrays in weeks."""
     x_, t_x_, T_ = _as_float_arrays(x, t_x, T)
@@ -164,7 +157,7 @@ def bgnbd_log_likelihood(
     )
 
 
-def p_alive(params: _HasParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
+def p_alive(params: BgNbdParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
     """Probability that each client is still alive (eq. 13); exactly 1 when ``x == 0``.
 
     Parameters
@@ -189,14 +182,14 @@ def p_alive(params: _HasParams, x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> n
 
 
 def expected_purchases(
-    params: _HasParams, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+    params: BgNbdParams, t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike
 ) -> np.ndarray:
     """Expected purchases in the next ``t`` weeks given ``(x, t_x, T)`` (eq. 10).
 
     Parameters
     ----------
     params : BgNbdParams
-        ``a`` must differ from 1 (the closed form divides by ``a - 1``).
+        At ``a = 1`` the closed form is 0/0; its limit is used there.
     t : float or array-like
         Horizon in weeks.
     x, t_x, T : array-like
@@ -214,14 +207,14 @@ def expected_purchases(
         uT, iT = _codes(T_)
         pair, pairs = pd.factorize(ix * len(uT) + iT)
         pair_x, pair_T = ux[pairs // len(uT)], uT[pairs % len(uT)]
-        horizon = np.full(len(pairs), float(t))
+        horizon = np.full(len(pairs), float(np.asarray(t)))
         if_alive = _if_alive(params, horizon, pair_x, pair_T)[pair].reshape(x_.shape)
     else:
         if_alive = _if_alive(params, t_, x_, T_)
     return if_alive * p_alive(params, x_, t_x_, T_)
 
 
-def _if_alive(params: _HasParams, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def _if_alive(params: BgNbdParams, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     if abs(a - 1.0) < _A_ONE_TOLERANCE:
         # a = 1 is a removable singularity (0/0) of the closed form; the mean
@@ -242,7 +235,7 @@ def _expected_if_alive(
     with np.errstate(all="ignore"):
         # Euler-transformed 2F1 (see module docstring): accurate for any x,
         # where the textbook form underflows to 0 * huge.
-        hyp = one_minus_z ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        hyp = np.array(one_minus_z ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z))
         bad = ~np.isfinite(hyp)
         if bad.any():
             # For very large a (nearly homogeneous dropout) the transformed
@@ -287,7 +280,7 @@ def _unique_rows(
         summed = counts.astype(np.float64)
     else:
         keys, inverse = np.unique(key, return_inverse=True)
-        summed = np.bincount(inverse.reshape(-1), weights=weights)
+        summed = np.bincount(inverse.reshape(-1), weights=weights).astype(np.float64)
     row_T = keys % n_T
     rest = keys // n_T
     return ux[rest // n_tx], utx[rest % n_tx], uT[row_T], summed

@@ -74,7 +74,8 @@ def summarize_daily(daily: DailyNet, settings: SegmentationSettings) -> pd.DataF
     revenue_cents = np.bincount(
         daily.client[in_window], weights=daily.cents[in_window], minlength=n
     )
-    month_offset = days_to_months(daily.day[in_window]) - first_month
+    window_months = days_to_months(daily.day[in_window])
+    month_offset = window_months - first_month
     monthly = np.bincount(
         daily.client[in_window] * n_months + month_offset,
         weights=daily.cents[in_window],
@@ -86,7 +87,8 @@ def summarize_daily(daily: DailyNet, settings: SegmentationSettings) -> pd.DataF
     p_client = daily.client[positive]
     p_day = daily.day[positive]
     p_in_window = in_window[positive]
-    del positive, in_window
+    w_month = window_months[positive[in_window]]
+    del positive, in_window, window_months
 
     purchase_days = np.bincount(p_client, minlength=n)
     has_purchase = purchase_days > 0
@@ -100,7 +102,6 @@ def summarize_daily(daily: DailyNet, settings: SegmentationSettings) -> pd.DataF
 
     w_client = p_client[p_in_window]
     purchases = np.bincount(w_client, minlength=n)
-    w_month = days_to_months(p_day[p_in_window])
     # Purchase days are sorted by client then day, so months are too: a new
     # (client, month) pair starts wherever either changes.
     active_months = np.bincount(w_client[group_starts(w_client, w_month)], minlength=n)

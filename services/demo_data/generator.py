@@ -1,11 +1,10 @@
 """The demo base as pure data: seed, date and size in; pandas frames out; no database.
 
-Everything is drawn with numpy over whole arrays (no Python loop per client or per
-row), so a million clients take seconds to generate. Clients are generated in
-fixed-size chunks, each from its own seeded stream, so memory stays bounded at
-any size and the same seed always gives the same base: chunk k of a big base is
-identical to chunk k of any other base of at least that size, which also means a
-2,000-client base is the first 2,000 clients of a million-client one.
+Everything is drawn with numpy over whole arrays (no Python loop per client or
+per row; the only loops run over vocabularies and outcome tables). Clients are
+generated in chunks of `CHUNK_CLIENTS`, each from its own seeded stream, so
+memory stays bounded at any size and the same seed, date and size always give
+the same base; a full chunk k is also the same in every base that contains it.
 
 Days are counted backwards from `as_of` ("days ago") while drawing; day 0 is
 `as_of` itself and nothing happens after it.
@@ -115,8 +114,8 @@ def iter_demo_chunks(
     """The base chunk by chunk; a different `chunk_size` gives a different base."""
     if seed < 0:
         raise ValueError("seed must be a non-negative integer")
-    if clients < 0:
-        raise ValueError("clients must be >= 0")
+    if clients < 1:
+        raise ValueError("clients must be at least 1")
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
     numbers = _Numbering()

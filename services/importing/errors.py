@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
+
+from services.errors import DomainError
 
 
 class ErrorCode(StrEnum):
@@ -82,36 +84,37 @@ class RowError:
         }
 
 
-class ImportFileError(Exception):
+class ImportFileError(DomainError):
     """The file as a whole cannot be imported; nothing is written."""
 
-    code = "bad_file"
+    code: ClassVar[str] = "import_bad_file"
 
 
 class UnsupportedFileError(ImportFileError):
-    code = "unsupported_file"
+    code: ClassVar[str] = "import_unsupported_file"
 
 
 class MalformedFileError(ImportFileError):
-    code = "malformed_file"
+    code: ClassVar[str] = "import_malformed_file"
 
 
 class ColumnMapError(ImportFileError):
     """A `--map column=header` override names an unknown column or a missing header."""
 
-    code = "bad_column_map"
+    code: ClassVar[str] = "import_bad_column_map"
 
 
 class MissingColumnsError(ImportFileError):
-    code = "missing_columns"
+    code: ClassVar[str] = "import_missing_columns"
 
     def __init__(self, missing: Sequence[str], found: Sequence[str], hints: dict[str, str]) -> None:
-        self.missing = tuple(missing)
-        self.found = tuple(found)
-        wanted = ", ".join(f"{column} ({hints[column]})" for column in self.missing)
-        headers = ", ".join(f'"{header}"' for header in self.found) or "none"
-        example = self.missing[0]
+        wanted = ", ".join(f"{column} ({hints[column]})" for column in missing)
+        headers = ", ".join(f'"{header}"' for header in found) or "none"
         super().__init__(
             f"missing required column(s): {wanted}. Headers found: {headers}. "
-            f'Name the column with --map {example}="<header>".'
+            f'Name the column with --map {missing[0]}="<header>".',
+            missing=", ".join(missing),
+            found=headers,
         )
+        self.missing = tuple(missing)
+        self.found = tuple(found)

@@ -10,6 +10,7 @@ import codecs
 import csv
 import hashlib
 import io
+import math
 import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -71,13 +72,12 @@ _DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y")
 # A date followed by a time ("31.01.2024 0:00:00", "2024-01-31T10:15:00+03:00"): keep the date
 # as written, a sale belongs to the day the customer saw on the invoice.
 _DATE_AND_TIME = re.compile(
-    r"^(?P<date>[\d.\-]+)[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+    r"^(?P<date>[\d.\-]+)[ T](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?$"
 )
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-# spaces and apostrophes group thousands; the rouble sign and a Unicode minus sneak in from Excel
-_NUMBER_NOISE = str.maketrans(
-    {" ": None, "\t": None, "\u00a0": None, "\u202f": None, "'": None, "₽": None, "−": "-"}
-)
+# spaces and apostrophes group thousands; the rouble sign sneaks in from Excel formats
+_NUMBER_NOISE = (" ", "\u00a0", "\u202f", "\t", "'", "₽")
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 _TAG_SEPARATORS = re.compile(r"[,;]")
 
@@ -222,6 +222,7 @@ def _read_csv(
     header = next(csv.reader(io.StringIO(sample), delimiter=separator), [])
     positions = resolve_columns(header, specs, overrides)
     by_position = {position: name for name, position in positions.items()}
+    wanted = sorted(by_position)
     bar = progress("Reading", max(info.lines - 1, 0))
     chunks: list[pd.DataFrame] = []
     try:
@@ -230,9 +231,12 @@ def _read_csv(
             sep=separator,
             encoding=encoding,
             header=None,
+            # all columns, not usecols: only then does a row with more fields than the header
+            # (an unquoted separator inside a name) fail instead of silently shifting values
+            names=range(len(header)),
             index_col=False,
-            usecols=sorted(by_position),
-            dtype=str,
+            # plain Python strings: pandas' own string dtype costs more per cell without pyarrow
+            dtype=object,
             keep_default_na=False,
             na_filter=False,
             # blank lines stay as empty rows so row numbers match what a spreadsheet shows
@@ -240,13 +244,15 @@ def _read_csv(
             chunksize=CSV_CHUNK_ROWS,
         ) as reader:
             for chunk in reader:
-                chunks.append(chunk)
+                chunks.append(chunk[wanted])
                 bar.update(len(chunk))
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+    except pd.errors.ParserError as error:
+        raise MalformedFileError(_explain_parser_error(error, separator)) from error
+    except (UnicodeDecodeError, ValueError) as error:
         raise MalformedFileError(f"cannot read the CSV file: {error}") from error
     finally:
         bar.close()
-    frame = pd.concat(chunks) if chunks else pd.DataFrame(columns=sorted(by_position))
+    frame = pd.concat(chunks) if chunks else pd.DataFrame(columns=wanted)
     frame = frame.rename(columns=by_position)
     # the index counts records from 0 with the header first, a spreadsheet counts from 1
     frame.insert(0, "row", frame.index.to_numpy() + 1)
@@ -257,6 +263,18 @@ def _read_csv(
         columns={name: header[position] for name, position in positions.items()},
         separator=separator,
         encoding=encoding,
+    )
+
+
+def _explain_parser_error(error: Exception, separator: str) -> str:
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+    if found is None:
+        return f"cannot read the CSV file: {error}"
+    expected, line, saw = found.groups()
+    shown = {"\t": "tab"}.get(separator, separator)
+    return (
+        f"cannot read the CSV file: line {line} has {saw} fields but the header has {expected}; "
+        f"a value probably contains the separator '{shown}' without quotes"
     )
 
 
@@ -304,7 +322,7 @@ def _read_xlsx(
         workbook.close()
     frame = pd.DataFrame({"row": pd.Series(numbers, dtype="int64")})
     for name, values in data.items():
-        frame[name] = pd.Series(values, dtype=str)
+        frame[name] = pd.Series(values, dtype=object)
     return RawTable(
         frame=_tidy(frame, list(positions)),
         headers=tuple(header),
@@ -335,10 +353,15 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _strip(values: pd.Series) -> pd.Series:
+    stripped = [value.strip() for value in values.tolist()]
+    return pd.Series(stripped, index=values.index, dtype=object)
+
+
 def _tidy(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     for column in columns:
-        frame[column] = frame[column].astype(str).str.strip()
+        frame[column] = _strip(frame[column])
     if columns:
         # rows with nothing in the columns we read are blank lines, not errors
         frame = frame[(frame[columns] != "").any(axis=1)].reset_index(drop=True)
@@ -384,30 +407,35 @@ def parse_amount_cents(values: pd.Series) -> pd.Series:
 
     <NA> when not a number or too large for the database. Rounded half up to the cent.
     """
-    # one pass of str.translate per cell beats six vectorised pandas string passes
-    cleaned = np.array([_clean_number(text) for text in values.tolist()], dtype=object)
-    valid = cleaned != ""
-    numbers = pd.to_numeric(pd.Series(cleaned, dtype=object), errors="coerce").to_numpy(
-        dtype="float64"
-    )
+    texts = values.tolist()
+    numbers = np.array([_number_or_nan(text) for text in texts], dtype="float64")
     scaled = numbers * 100
     cents = np.round(scaled)
-    # Floats parse a million rows in C; they are exact to the cent while the value is small
-    # and has at most two decimals. Anything else takes the slow, exact Decimal road.
+    # Floats are exact to the cent while the value is small and has at most two decimals;
+    # anything else (and there is little of it) takes the slow, exact Decimal road.
     with np.errstate(invalid="ignore"):
-        fast = valid & (np.abs(numbers) < _FLOAT_EXACT_BELOW) & (np.abs(scaled - cents) < 1e-6)
+        fast = (np.abs(numbers) < _FLOAT_EXACT_BELOW) & (np.abs(scaled - cents) < 1e-6)
     result = pd.array(np.where(fast, cents, 0).astype("int64"), dtype="Int64")
     result[~fast] = pd.NA
-    slow = np.flatnonzero(valid & ~fast)
+    slow = np.flatnonzero(~fast & ~np.isnan(numbers))
     if len(slow):
-        result[slow] = pd.array([_to_cents(text) for text in cleaned[slow]], dtype="Int64")
+        result[slow] = pd.array([_to_cents(_clean_number(texts[i])) for i in slow], dtype="Int64")
     series = pd.Series(result, index=values.index)
     return series.where(series.abs() < MAX_CENTS)
 
 
+def _number_or_nan(text: str) -> float:
+    cleaned = _clean_number(text)
+    return float(cleaned) if cleaned else math.nan
+
+
 def _clean_number(text: str) -> str:
     """ "12 345,50" -> "12345.50"; "" when what is left is not a plain decimal number."""
-    text = text.translate(_NUMBER_NOISE)
+    for noise in _NUMBER_NOISE:
+        if noise in text:
+            text = text.replace(noise, "")
+    if "−" in text:
+        text = text.replace("−", "-")
     if "," in text:
         if "." in text:
             text = _drop_thousands_separator(text)
@@ -487,7 +515,9 @@ class _Errors:
     def too_long(self, frame: pd.DataFrame, column: str) -> None:
         if column in frame:
             limit = MAX_LENGTHS[column]
-            too_long = frame[column].str.len() > limit
+            texts = frame[column].tolist()
+            lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+            too_long = pd.Series(lengths > limit, index=frame.index)
             detail = f"at most {limit} characters"
             self.add(too_long, column, ErrorCode.TOO_LONG, frame[column], detail)
 
@@ -501,7 +531,7 @@ class _Errors:
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     if column in frame:
         return frame[column]
-    return pd.Series("", index=frame.index, dtype=str)
+    return pd.Series("", index=frame.index, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -575,7 +605,8 @@ def validate_clients(table: RawTable, managers: ManagerDirectory) -> ParsedClien
     unknown = (manager != "") & (found.map(len) == 0)
     errors.add(unknown, "manager", ErrorCode.UNKNOWN_MANAGER, manager)
     errors.add(found.map(len) > 1, "manager", ErrorCode.AMBIGUOUS_MANAGER, manager)
-    out["owner_id"] = found.map(lambda ids: ids[0] if len(ids) == 1 else None)
+    owners = [ids[0] if len(ids) == 1 else None for ids in found.tolist()]
+    out["owner_id"] = pd.Series(owners, index=frame.index, dtype=object)
 
     tags = _text(frame, "tags")
     out["tags"] = _map_unique(tags, _parse_tags)
@@ -628,10 +659,10 @@ def validate_transactions(table: RawTable) -> ParsedTransactions:
     external_id = _text(frame, "client_external_id")
     tax_raw = _text(frame, "client_tax_id")
     out["client"] = client
-    out["client_name_normalized"] = _map_unique(client, normalize_name).astype(str)
+    out["client_name_normalized"] = _map_unique(client, normalize_name)
     out["client_external_id"] = external_id
     tax_id = _map_unique(tax_raw, normalize_tax_id)
-    out["client_tax_id"] = tax_id.fillna("").astype(str)
+    out["client_tax_id"] = tax_id.where(tax_id.notna(), "")
     empty_client = (out["client_name_normalized"] == "") & (external_id == "") & (tax_raw == "")
     errors.add(empty_client, "client", ErrorCode.EMPTY_CLIENT, client)
     errors.add((tax_raw != "") & tax_id.isna(), "client_tax_id", ErrorCode.BAD_TAX_ID, tax_raw)
@@ -650,7 +681,7 @@ def validate_transactions(table: RawTable) -> ParsedTransactions:
     currency_raw = _text(frame, "currency")
     currency = _map_unique(currency_raw, parse_currency)
     errors.add(currency.isna(), "currency", ErrorCode.BAD_CURRENCY, currency_raw)
-    out["currency"] = currency.fillna("").astype(str)
+    out["currency"] = currency.where(currency.notna(), "")
 
     out["order_number"] = _text(frame, "order_number")
     out["category"] = _text(frame, "category")

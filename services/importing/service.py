@@ -8,7 +8,8 @@ are written. Parsing runs in a worker thread so a bot stays responsive meanwhile
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -18,7 +19,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Executable, Table, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Executable,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,6 +61,7 @@ SQLITE_CACHE_KIB = 256 * 1024
 WRITE_CHUNK = 5_000
 # Bound parameters per IN (...) lookup, well under SQLite's and asyncpg's limits.
 LOOKUP_CHUNK = 5_000
+PG_LOOKUP_CHUNK = 50_000
 
 CLIENT_FIELDS = (
     "external_id",
@@ -131,19 +143,22 @@ async def import_clients(
         skipped = await _skip_if_imported(uow, ImportKind.CLIENTS, name, info)
         if skipped is not None:
             return skipped
-        users = (await session.execute(select(User.id, User.display_name))).tuples().all()
+        users = [
+            (row[0], row[1]) for row in await session.execute(select(User.id, User.display_name))
+        ]
         managers = ManagerDirectory.from_users(users)
         table = await asyncio.to_thread(
             read_table, path, CLIENT_COLUMNS, column_map, info=info, progress=progress
         )
         parsed = await asyncio.to_thread(validate_clients, table, managers)
+        source = _source(table)
         connection = await session.connection()
         known = await _load_clients(connection)
         phones = await _load_phones(connection)
-        plan = _plan_clients(parsed, known, phones)
+        plan = await asyncio.to_thread(_plan_clients, parsed, known, phones)
         errors = _merge_errors(parsed.errors, plan.errors)
         rejected = len({error.row for error in errors})
-        base = _report_base(ImportKind.CLIENTS, name, info, table, parsed.rows_read, errors)
+        base = _report_base(ImportKind.CLIENTS, name, info, source, parsed.rows_read, errors)
         if rejected and not skip_invalid:
             report = ImportReport(**base, status=BatchStatus.REJECTED, rows_rejected=rejected)
             return await _finish(uow, report)
@@ -190,15 +205,17 @@ async def import_transactions(
             read_table, path, TRANSACTION_COLUMNS, column_map, info=info, progress=progress
         )
         parsed = await asyncio.to_thread(validate_transactions, table)
+        source = _source(table)
+        # a million rows of raw text is worth freeing before the next copies are made
+        del table
         rows_read = parsed.rows_read
         connection = await uow.session.connection()
         index = ClientIndex(await _load_client_keys(connection))
         plan = await asyncio.to_thread(_plan_transactions, parsed, index, create_clients)
-        del parsed  # the plan holds what is left; a million rows is worth freeing early
+        del parsed
         errors = _merge_errors(plan.parse_errors, plan.errors)
         rejected = len({error.row for error in errors})
-        base = _report_base(ImportKind.TRANSACTIONS, name, info, table, rows_read, errors)
-        del table
+        base = _report_base(ImportKind.TRANSACTIONS, name, info, source, rows_read, errors)
         if rejected and not skip_invalid:
             report = ImportReport(**base, status=BatchStatus.REJECTED, rows_rejected=rejected)
             return await _finish(uow, report)
@@ -260,11 +277,20 @@ async def _skip_if_imported(
     return await _finish(uow, report)
 
 
+def _source(table: RawTable) -> dict[str, Any]:
+    """What the report tells about how the file was read."""
+    return {
+        "encoding": table.encoding,
+        "separator": table.separator,
+        "columns": tuple(table.columns.items()),
+    }
+
+
 def _report_base(
     kind: ImportKind,
     name: str,
     info: FileInfo,
-    table: RawTable,
+    source: Mapping[str, Any],
     rows_read: int,
     errors: tuple[RowError, ...],
 ) -> dict[str, Any]:
@@ -273,9 +299,7 @@ def _report_base(
         "file_name": name,
         "file_hash": info.sha256,
         "file_format": info.format,
-        "encoding": table.encoding,
-        "separator": table.separator,
-        "columns": tuple(table.columns.items()),
+        **source,
         "rows_read": rows_read,
         "errors": errors,
     }
@@ -371,7 +395,7 @@ async def _load_phones(connection: AsyncConnection) -> dict[int, dict[str, int]]
     phones = _phones_table()
     result = await connection.execute(select(phones.c.id, phones.c.client_id, phones.c.phone))
     by_client: dict[int, dict[str, int]] = {}
-    for phone_id, client_id, phone in result.tuples():
+    for phone_id, client_id, phone in result:
         by_client.setdefault(client_id, {})[phone] = phone_id
     return by_client
 
@@ -414,6 +438,10 @@ def _plan_clients(
         else:
             current = known[client_id]
             changes = {name: value for name, value in given.items() if current[name] != value}
+            if "name_normalized" not in changes:
+                # "ЗАО  «Лютик»" for "ЗАО Лютик" is the same name; rewriting it on every
+                # import of another export would make re-imports report changes forever
+                changes.pop("name", None)
             phones_change = bool(new_phones) and set(new_phones) != set(phones.get(client_id, {}))
             if changes:
                 plan.updates.append({**current, **changes})
@@ -525,7 +553,7 @@ async def _load_client_keys(connection: AsyncConnection) -> list[KnownClient]:
     result = await connection.execute(
         select(clients.c.id, clients.c.external_id, clients.c.tax_id, clients.c.name_normalized)
     )
-    return [KnownClient(*row) for row in result.tuples()]
+    return [KnownClient(*row) for row in result]
 
 
 def _plan_transactions(
@@ -604,18 +632,28 @@ def dedup_keys(frame: pd.DataFrame) -> pd.Series:
     """
     keys = [
         f"{client}|{order}|{category}"
-        if order
-        else f"{client}|@{day:%Y-%m-%d}|{cents_to_decimal(cents)}|{category}"
-        for client, order, category, day, cents in zip(
+        for client, order, category in zip(
             frame["client_id"].tolist(),
             frame["order_number"].tolist(),
             frame["category"].tolist(),
-            frame["date"].tolist(),
-            frame["amount_cents"].tolist(),
             strict=True,
         )
     ]
-    return pd.Series(keys, index=frame.index, dtype=object)
+    result = pd.Series(keys, index=frame.index, dtype=object)
+    no_order = (frame["order_number"] == "").to_numpy()
+    if no_order.any():
+        subset = frame[no_order]
+        result[no_order] = [
+            f"{client}|@{day}|{cents_to_decimal(cents)}|{category}"
+            for client, day, cents, category in zip(
+                subset["client_id"].tolist(),
+                subset["date"].dt.strftime("%Y-%m-%d").tolist(),
+                subset["amount_cents"].tolist(),
+                subset["category"].tolist(),
+                strict=True,
+            )
+        ]
+    return result
 
 
 async def _existing_keys(connection: AsyncConnection, frame: pd.DataFrame) -> set[str]:
@@ -636,12 +674,39 @@ async def _existing_keys(connection: AsyncConnection, frame: pd.DataFrame) -> se
         return set()
     candidates = frame.loc[frame["client_id"].isin(with_sales), "key"].tolist()
     found: set[str] = set()
-    for keys in _chunks(candidates, LOOKUP_CHUNK):
-        result = await connection.execute(
-            select(table.c.dedup_key).where(table.c.dedup_key.in_(keys))
+    if connection.dialect.name == "postgresql":
+        # one array parameter instead of thousands of bound values
+        statement = select(table.c.dedup_key).where(
+            table.c.dedup_key == any_(bindparam("keys", type_=postgresql.ARRAY(String)))
         )
-        found.update(result.scalars().all())
+        for keys in _chunks(candidates, PG_LOOKUP_CHUNK):
+            result = await connection.execute(statement, {"keys": list(keys)})
+            found.update(result.scalars().all())
+        return found
+    # Core would render and bind thousands of IN parameters per query in Python;
+    # a prepared "?, ?, ..." string costs nothing
+    sql = f"SELECT dedup_key FROM {table.name} WHERE dedup_key IN ({{marks}})"
+    full = sql.format(marks=", ".join("?" * LOOKUP_CHUNK))
+    # sorted keys walk the unique index from left to right instead of jumping around it
+    candidates.sort()
+    async with _sqlite_cache(connection):
+        for keys in _chunks(candidates, LOOKUP_CHUNK):
+            marks = ", ".join("?" * len(keys))
+            query = full if len(keys) == LOOKUP_CHUNK else sql.format(marks=marks)
+            result = await connection.exec_driver_sql(query, tuple(keys))
+            found.update(row[0] for row in result)
     return found
+
+
+@asynccontextmanager
+async def _sqlite_cache(connection: AsyncConnection) -> AsyncIterator[None]:
+    """A big page cache for one bulk step: the default 2 MB thrashes on a million rows."""
+    previous = (await connection.exec_driver_sql("PRAGMA cache_size")).scalar()
+    await connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        await connection.exec_driver_sql(f"PRAGMA cache_size={int(previous or -2000)}")
 
 
 async def _create_clients_for(
@@ -677,9 +742,10 @@ async def _insert_transactions(
         return
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:
-        # in key order the unique index grows at its end and each client's rows are
-        # adjacent in the (client_id, date) index: about 40% less work for SQLite
-        frame = frame.iloc[np.argsort(frame["key"].to_numpy(dtype=object), kind="stable")]
+        # Grouped by client the inserts hit few B-tree pages of both indexes at a time
+        # (dedup keys start with the client id): about 40% less work for SQLite.
+        order = np.lexsort((frame["date"].to_numpy(), frame["client_id"].to_numpy()))
+        frame = frame.iloc[order]
     names = ["client_id", "date", "amount", "order_number", "category", "currency", "dedup_key"]
     client_ids = frame["client_id"].tolist()
     orders = [value or None for value in frame["order_number"].tolist()]
@@ -728,15 +794,10 @@ async def _sqlite_executemany(
     sql = (
         f"INSERT INTO {table.name} ({columns}) VALUES ({marks}) ON CONFLICT (dedup_key) DO NOTHING"
     )
-    cache = (await connection.exec_driver_sql("PRAGMA cache_size")).scalar()
-    # the default 2 MB page cache thrashes once the indexes outgrow it
-    await connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    try:
+    async with _sqlite_cache(connection):
         for chunk in _chunks(rows, SQLITE_WRITE_CHUNK):
             await connection.exec_driver_sql(sql, list(chunk))
             bar.update(len(chunk))
-    finally:
-        await connection.exec_driver_sql(f"PRAGMA cache_size={int(cache or -2000)}")
 
 
 __all__ = [

@@ -78,7 +78,8 @@ async def test_several_none_and_empty(bot_app: BotHarness, chat: SandboxClient) 
     await chat.press(HEAD, listing["message_id"], button_data(listing, "Василёк"))
     await chat.wait_for(HEAD, lambda m: "ИНН 7803456789" in text_of(m))
 
-    nothing = await ask(chat, ANNA, "Сидоров", "никого не нашлось")
+    nothing = await ask(chat, ANNA, "Сидоров <b>", "никого не нашлось")
+    assert "По запросу «Сидоров <b>» никого" in text_of(nothing)  # escaped, not markup
     assert "телефон в любом формате" in text_of(nothing)
     # Anna does not see John's clients, not even as a hint
     await ask(chat, ANNA, "Василёк", "никого не нашлось")
@@ -168,7 +169,9 @@ async def test_forged_buttons_for_someone_elses_client_are_refused(
         assert answer["text"] == "Это действие вам недоступно.", data
     async with bot_app.uow_factory() as uow:
         count = await uow.session.scalar(
-            select(Interaction.id).where(Interaction.client_id == johns, Interaction.user_id == seed.anna)
+            select(Interaction.id).where(
+                Interaction.client_id == johns, Interaction.user_id == seed.anna
+            )
         )
     assert count is None
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from services import search
 from services.access import ensure_can_access
 from services.clients import (
     ChurnRisk,
@@ -16,7 +17,7 @@ from services.clients import (
     get_history,
     set_vip,
 )
-from services.db.models import Outcome, Role
+from services.db.models import Client, Outcome, Role
 from services.errors import AccessDenied, ClientNotFound
 from services.search import invalidate_search_index, search_clients
 from services.uow import UnitOfWorkFactory
@@ -199,7 +200,10 @@ async def test_lookup_by_phone_tax_id_external_id_and_name(uow_factory: UnitOfWo
     assert nothing.total == 0
 
 
-async def test_lookup_respects_visibility_and_pages(uow_factory: UnitOfWorkFactory) -> None:
+async def test_lookup_respects_visibility_and_pages(
+    uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "NEW_CLIENTS_CHECK_SECONDS", 0.0)  # no waiting in tests
     anna = await add_user(uow_factory, "Анна")
     john = await add_user(uow_factory, "John")
     for number in range(12):
@@ -220,3 +224,20 @@ async def test_lookup_respects_visibility_and_pages(uow_factory: UnitOfWorkFacto
     newest = await add_client(uow_factory, "Смирнова Ольга", anna)
     again = await search_clients(uow_factory(), viewer(anna), "смирнова ольга", now=NOW)
     assert [h.client_id for h in again.hits] == [newest]
+
+
+async def test_renames_show_after_the_index_is_invalidated(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    anna = await add_user(uow_factory, "Анна")
+    client = await add_client(uow_factory, "Старое Название", anna)
+    assert (await search_clients(uow_factory(), viewer(anna), "старое")).total == 1
+    async with uow_factory() as uow:
+        row = await uow.session.get(Client, client)
+        assert row is not None
+        row.name = "Новое Имя"
+        await uow.commit()
+    assert (await search_clients(uow_factory(), viewer(anna), "новое")).total == 0  # cached
+    invalidate_search_index()
+    found = await search_clients(uow_factory(), viewer(anna), "новое имя")
+    assert [h.name for h in found.hits] == ["Новое Имя"]

@@ -23,6 +23,7 @@ from services.demo_data import (
     demo_summary,
     generate_demo,
     load_demo_base,
+    wipe_demo_base,
 )
 from services.errors import DemoDataConflict
 from services.uow import UnitOfWorkFactory
@@ -141,6 +142,12 @@ async def test_second_run_does_nothing_and_reset_reloads(uow_factory: UnitOfWork
     assert runs == {real_run_id} and demo_run_id not in runs
     assert clients == 41
 
+    assert await wipe_demo_base(uow_factory()) is True
+    assert not (await demo_summary(uow_factory())).present
+    assert await _count(uow_factory, Client) == 1  # the real one
+    assert await _count(uow_factory, User) == 1  # the real colleague
+    assert await wipe_demo_base(uow_factory()) is False
+
 
 async def test_a_real_user_on_a_demo_id_blocks_the_load_until_reset(
     uow_factory: UnitOfWorkFactory,
@@ -152,6 +159,9 @@ async def test_a_real_user_on_a_demo_id_blocks_the_load_until_reset(
         await load_demo_base(uow_factory(), as_of=AS_OF, seed=SEED, clients=20)
     assert await _count(uow_factory, Client) == 0
     assert await _count(uow_factory, User) == 1
+    empty = await demo_summary(uow_factory())
+    assert not empty.present and empty.transactions == 0 and empty.first_date is None
+    assert empty.revenue_total == Decimal("0.00") and empty.follow_ups_overdue is None
 
     result = await load_demo_base(uow_factory(), as_of=AS_OF, seed=SEED, clients=20, reset=True)
     assert result.loaded and result.summary.clients == 20

@@ -144,7 +144,8 @@ async def test_429_waits_retry_after_and_retries() -> None:
     started = clock.now
     result = await sender.send(5, [TextPart("hi")])
     assert result.status is SendStatus.SENT
-    assert result.attempts == 2
+    assert result.attempts == 1  # a 429 is a refusal, not a try
+    assert bot.calls == 2
     assert bot.sent[0][2] - started >= 3
     assert sender.stats.flood_waits == 1
 

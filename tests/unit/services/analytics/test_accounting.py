@@ -109,3 +109,18 @@ def test_default_months_is_the_window_and_thresholds_are_settings():
 def test_owners_validation():
     with pytest.raises(ValueError, match="manager_id"):
         monthly_accounting(TX, AS_OF, owners=pd.DataFrame({"client_id": [1]}))
+
+
+def test_lost_exactly_at_the_start_of_the_range():
+    # Cycle 100 -> lost after min(400, 365) = 365 days, i.e. on day 366.
+    settings = SegmentationSettings(default_deal_cycle_days=100)
+    tx = transactions(
+        [
+            (1, "2023-03-01", 10.0),  # lost on 2024-03-01
+            (2, "2023-02-28", 10.0),  # lost on 2024-02-29
+            (3, "2019-05-01", 10.0),  # lost years ago
+        ]
+    )
+    got = monthly_accounting(tx, AS_OF, settings, months=2)
+    assert got["lost_clients"].tolist() == [1, 1]
+    assert got["month"].astype(str).tolist() == ["2024-02", "2024-03"]

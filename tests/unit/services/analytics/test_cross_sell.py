@@ -114,3 +114,31 @@ def test_never_co_bought_categories_are_not_suggested():
 def test_category_column_is_required():
     with pytest.raises(ValueError, match="category"):
         cross_sell(SHOP.drop(columns="category"), AS_OF)
+
+
+def test_categorical_and_string_inputs_agree():
+    categorical = SHOP.assign(
+        category=pd.Categorical(SHOP["category"], categories=["c", "unused", "b", "a"]),
+        client_id=SHOP["client_id"].map(lambda i: f"client-{i}"),
+    )
+    got = cross_sell(categorical, AS_OF)
+    plain = cross_sell(SHOP, AS_OF)
+    assert list(got["category"]) == list(plain["category"])
+    assert list(got["client_id"]) == [f"client-{i}" for i in plain["client_id"]]
+    np.testing.assert_allclose(got["lift"], plain["lift"])
+
+
+def test_many_categories_path_gives_the_same_answer(monkeypatch):
+    import services.analytics.cross_selling as module
+
+    rng = np.random.default_rng(4)
+    rows = [
+        (int(c), f"cat{int(k):02d}", 10.0)
+        for c in range(60)
+        for k in rng.choice(12, size=rng.integers(1, 5), replace=False)
+    ]
+    shop = baskets(rows)
+    with_masks = cross_sell(shop, AS_OF)
+    monkeypatch.setattr(module, "_MASK_BITS", 0)
+    assert_frame_equal(cross_sell(shop, AS_OF), with_masks)
+    assert len(with_masks) > 60

@@ -452,3 +452,14 @@ def test_stored_params_are_used_as_given():
     tx = transactions(purchases(1, "2024-01-01", "2024-02-01"))
     other = BgNbdParams(1.0, 1.0, 2.0, 2.0, 0.0, 0)
     assert analyze_clients(tx, AS_OF, params=other).model is other
+
+
+def test_string_ids_and_unknown_interaction_clients():
+    tx = transactions(purchases("b", "2024-06-01") + purchases("a", "2024-05-01"))
+    clients = pd.DataFrame({"client_id": ["c", "a", "b"], "vip": [True, False, False]})
+    contacts = interactions([("zz", "2024-06-20"), ("c", "2024-06-25")])
+    got = analyze_clients(tx, AS_OF, clients=clients, interactions=contacts, params=PARAMS).clients
+    assert list(got["client_id"]) == ["a", "b", "c"]
+    assert list(got["status"].astype(str)) == ["new", "new", "potential"]
+    assert got.loc[2, "last_touch"] == pd.Timestamp("2024-06-25")
+    assert got.loc[2, "next_due"] == pd.Timestamp("2024-06-25") + pd.Timedelta(days=7)

@@ -14,6 +14,7 @@ from services.analytics._frames import (
     encode_ids,
     group_starts,
     require_columns,
+    segment_sums,
     sort_pairs,
     to_day,
 )
@@ -21,6 +22,8 @@ from services.analytics._frames import (
 # Rows of the (client-category pairs x categories) scratch matrix per chunk:
 # bounds memory at ~100 MB whatever the number of clients.
 _CHUNK_CELLS = 12_000_000
+# Baskets fit in one int64 bit mask up to this many categories.
+_MASK_BITS = 62
 
 
 def category_lift(
@@ -40,7 +43,7 @@ def category_lift(
     )
     together = (incidence.T @ incidence).toarray()
     buyers_of = np.diag(together).copy()
-    n_buyers = len(np.unique(bought_client))
+    n_buyers = int(np.count_nonzero(np.bincount(bought_client)))
     with np.errstate(divide="ignore", invalid="ignore"):
         lift = together * n_buyers / np.outer(buyers_of, buyers_of)
     return np.nan_to_num(lift, nan=0.0, posinf=0.0)
@@ -99,7 +102,7 @@ def cross_sell(
         client, category, len(client_ids), len(categories)
     )
     starts = group_starts(pair_client, pair_category)
-    net = np.add.reduceat(cents[order], starts)
+    net = segment_sums(cents[order], starts)
     bought = net > 0
     b_client = pair_client[starts][bought]
     b_category = pair_category[starts][bought]
@@ -107,45 +110,85 @@ def cross_sell(
         return empty
     n_cat = len(categories)
     lift = category_lift(b_client, b_category, n_cat)
-
-    out_client: list[np.ndarray] = []
-    out_rank: list[np.ndarray] = []
-    out_category: list[np.ndarray] = []
-    out_lift: list[np.ndarray] = []
-    client_starts = group_starts(b_client)
-    bounds = np.append(client_starts, len(b_client))
-    per_chunk = max(1, _CHUNK_CELLS // max(n_cat, 1))
     k = min(max_suggestions, n_cat)
-    i = 0
-    while i < len(client_starts):
-        # Chunk by pairs so that the pairs x categories scratch stays bounded.
-        j = int(np.searchsorted(bounds, bounds[i] + per_chunk, side="right")) - 1
-        j = min(max(j, i + 1), len(client_starts))
-        lo, hi = bounds[i], bounds[j]
-        local_starts = client_starts[i:j] - lo
-        scores = np.maximum.reduceat(lift[b_category[lo:hi]], local_starts, axis=0)
-        owner = np.repeat(np.arange(j - i), np.diff(bounds[i : j + 1]))
-        scores[owner, b_category[lo:hi]] = 0.0  # never suggest what was bought
-        # A stable sort of -score keeps ascending category codes, i.e. names,
-        # among equal scores.
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        top_score = np.take_along_axis(scores, top, axis=1)
-        valid = top_score > 0
-        rows_idx, ranks = np.nonzero(valid)
-        out_client.append(b_client[client_starts[i:j]][rows_idx])
-        out_rank.append(ranks + 1)
-        out_category.append(top[valid])
-        out_lift.append(top_score[valid])
-        i = j
+    client_starts = group_starts(b_client)
+    buyer_codes = b_client[client_starts]
 
-    client_codes = np.concatenate(out_client)
+    if n_cat <= _MASK_BITS:
+        # Many clients share the same basket: score each distinct basket once.
+        bits = np.left_shift(np.int64(1), b_category.astype(np.int64))
+        masks = segment_sums(bits, client_starts)  # distinct bits: sum == OR
+        unique_masks, basket_of_buyer = np.unique(masks, return_inverse=True)
+        has = np.empty((len(unique_masks), n_cat), dtype=bool)
+        for bit in range(n_cat):  # column by column: no baskets x categories int64 scratch
+            has[:, bit] = (unique_masks >> bit) & 1
+        basket_pair, category_pair = np.nonzero(has)
+        basket, rank, category, score = _top_candidates(
+            basket_pair, category_pair, len(unique_masks), lift, k
+        )
+        # Expand the suggestions of each basket to the clients holding it.
+        per_basket = np.bincount(basket, minlength=len(unique_masks))
+        first_row = np.concatenate(([0], np.cumsum(per_basket)[:-1]))
+        basket_of_buyer = basket_of_buyer.reshape(-1)
+        n_rows = per_basket[basket_of_buyer]
+        offsets = np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
+        source = np.repeat(first_row[basket_of_buyer], n_rows) + (
+            np.arange(int(n_rows.sum())) - offsets
+        )
+        client_codes = np.repeat(buyer_codes, n_rows)
+        rank, category, score = rank[source], category[source], score[source]
+    else:
+        buyer_index = np.repeat(
+            np.arange(len(client_starts)), np.diff(np.append(client_starts, len(b_client)))
+        )
+        buyer, rank, category, score = _top_candidates(
+            buyer_index, b_category, len(client_starts), lift, k
+        )
+        client_codes = buyer_codes[buyer]
+
     if len(client_codes) == 0:
         return empty
     return pd.DataFrame(
         {
             "client_id": client_ids[client_codes],
-            "rank": np.concatenate(out_rank).astype(np.int64),
-            "category": categories[np.concatenate(out_category)],
-            "lift": np.concatenate(out_lift),
+            "rank": rank.astype(np.int64),
+            "category": categories[category],
+            "lift": score,
         }
     )
+
+
+def _top_candidates(
+    owner: np.ndarray, category: np.ndarray, n_owners: int, lift: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Top-``k`` unbought categories per owner (client or basket) by best lift.
+
+    ``owner``/``category`` are the bought pairs sorted by owner, every owner
+    in ``0..n_owners-1`` present. Returns ``(owner, rank, category, score)``
+    rows sorted by owner then rank; zero scores are dropped.
+    """
+    n_cat = lift.shape[0]
+    starts = group_starts(owner)
+    bounds = np.append(starts, len(owner))
+    per_chunk = max(1, _CHUNK_CELLS // max(n_cat, 1))
+    outputs: list[tuple[np.ndarray, ...]] = []
+    i = 0
+    while i < n_owners:
+        # Chunk by pairs so that the pairs x categories scratch stays bounded.
+        j = int(np.searchsorted(bounds, bounds[i] + per_chunk, side="right")) - 1
+        j = min(max(j, i + 1), n_owners)
+        lo, hi = bounds[i], bounds[j]
+        scores = np.maximum.reduceat(lift[category[lo:hi]], starts[i:j] - lo, axis=0)
+        scores[owner[lo:hi] - i, category[lo:hi]] = 0.0  # never suggest what was bought
+        # A stable sort of -score keeps ascending category codes, i.e. names,
+        # among equal scores.
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        top_score = np.take_along_axis(scores, top, axis=1)
+        valid = top_score > 0
+        rows, ranks = np.nonzero(valid)
+        outputs.append((rows + i, ranks + 1, top[valid], top_score[valid]))
+        i = j
+    if not outputs:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, np.zeros(0)
+    return tuple(np.concatenate(parts) for parts in zip(*outputs, strict=True))  # type: ignore[return-value]
