@@ -21,8 +21,8 @@ _WORK = ("today", "week", "reactivate", "risk", "client", "log")
 _COMMON = ("settings", "help", "cancel")
 MENUS: dict[Role, tuple[str, ...]] = {
     Role.MANAGER: (*_WORK, *_COMMON),
-    Role.HEAD: (*_WORK, "users", "invite", *_COMMON),
-    Role.ADMIN: (*_WORK, "users", "invite", *_COMMON),
+    Role.HEAD: (*_WORK, "digest", "users", "invite", *_COMMON),
+    Role.ADMIN: (*_WORK, "digest", "users", "invite", *_COMMON),
 }
 DEFAULT_MENU = ("start",)
 

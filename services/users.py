@@ -19,6 +19,7 @@ from services.errors import (
     UserNotFound,
 )
 from services.i18n import LANGUAGES
+from services.search import invalidate_search_index
 from services.uow import UnitOfWork
 
 NAME_MAX_LENGTH = 200  # users.display_name is String(200)
@@ -404,4 +405,6 @@ async def reassign_clients(
             moved=moved.rowcount,  # type: ignore[attr-defined]
         )
         await uow.commit()
+    # the search index caches owners; managers must find their new clients at once
+    invalidate_search_index()
     return result

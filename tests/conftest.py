@@ -100,7 +100,9 @@ def postgres_template(postgres_available: bool) -> Iterator[str | None]:
         return
 
     async def build() -> None:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}"', f'CREATE DATABASE "{TEMPLATE_DB}"')
+        await _pg_admin(
+            f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}"', f'CREATE DATABASE "{TEMPLATE_DB}"'
+        )
         engine = make_engine(_pg_url(TEMPLATE_DB))
         await upgrade(engine)
         await engine.dispose()

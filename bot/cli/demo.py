@@ -84,7 +84,9 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
         )
         await sandbox.start()
         try:
-            app = await create_application(settings, token=SANDBOX_TOKEN, api_base=sandbox.base_url)
+            app = await create_application(
+                settings, token=SANDBOX_TOKEN, api_base=sandbox.base_url, scheduler=True
+            )
             print()
             print(f"Web chat: {sandbox.base_url}/  (pick who you are, then type /start)")
             print("Press Ctrl+C to stop.")

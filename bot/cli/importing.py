@@ -6,9 +6,11 @@ import argparse
 import csv
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
@@ -34,6 +36,7 @@ from services.importing import (
     no_progress,
 )
 from services.importing.columns import CLIENT_COLUMNS, TRANSACTION_COLUMNS, ColumnSpec
+from services.segmentation import recompute_segments
 
 ERRORS_ON_SCREEN = 50
 
@@ -87,6 +90,12 @@ def register(subparsers: SubParsers) -> None:
                 action="store_true",
                 help="create clients not in the database (default: reject their rows)",
             )
+        sub.add_argument(
+            "--no-segment",
+            dest="segment",
+            action="store_false",
+            help="do not recompute the segments after importing (the nightly run will)",
+        )
         sub.set_defaults(handler=handle)
 
 
@@ -148,7 +157,15 @@ async def import_file(
             raise CommandError(f"{path.name}: {error}", EXIT_USAGE) from error
         except ImportFileError as error:
             raise CommandError(f"{path.name}: {error}") from error
-    print(render_report(report))
+        print(render_report(report))
+        changed = report.rows_imported or report.rows_updated or report.clients_created
+        if report.committed and changed and args.segment:
+            # segments, due dates and lists must reflect the new data right away
+            today = datetime.now(ZoneInfo(settings.default_timezone)).date()
+            outcome = await recompute_segments(
+                database.uow_factory(), today, timezone=settings.default_timezone
+            )
+            print(f"Segments recomputed as of {outcome.as_of} for {outcome.clients} clients.")
     if args.errors_csv is not None and report.errors:
         write_errors_csv(report.errors, args.errors_csv)
         print(f"All {len(report.errors)} problems written to {args.errors_csv}.")

@@ -40,18 +40,20 @@ async def test_upgrade_to_head_and_downgrade_to_base(empty_db_url: str) -> None:
             await ensure_schema(engine)
         await upgrade(engine)
         await ensure_schema(engine)
-        assert EXPECTED_TABLES <= await _tables(engine)
+        assert await _tables(engine) >= EXPECTED_TABLES
         await downgrade(engine, "base")
         assert (await _tables(engine)) - {"alembic_version"} == set()
         await upgrade(engine)
-        assert EXPECTED_TABLES <= await _tables(engine)
+        assert await _tables(engine) >= EXPECTED_TABLES
     finally:
         await engine.dispose()
 
 
 async def test_head_revision_is_recorded(engine) -> None:
     async with engine.connect() as connection:
-        version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        version = (
+            await connection.execute(text("SELECT version_num FROM alembic_version"))
+        ).scalar()
     assert version == head_revision()
 
 
