@@ -12,30 +12,15 @@ import pandas as pd
 
 from services.analytics import analyze_clients, segment_matrix, status_counts
 from services.analytics.bgnbd import BgNbdParams
+from services.analytics.segmentation import RESULT_COLUMNS
 from services.analytics.settings import SegmentationSettings
 from services.importing import RowError
 from services.importing.reader import read_transactions
 
-OUTPUT_COLUMNS = (
-    "client_id",
-    "revenue",
-    "purchases",
-    "active_months",
-    "abc",
-    "xyz",
-    "segment",
-    "status",
-    "deal_cycle_days",
-    "days_since_last_purchase",
-    "p_alive",
-    "expected_purchases_90d",
-    "cadence_days",
-)
-
 
 @dataclass(frozen=True)
 class FileAnalysis:
-    clients: pd.DataFrame  # one row per client, OUTPUT_COLUMNS first
+    clients: pd.DataFrame  # one row per client: client_id, client, then RESULT_COLUMNS
     model: BgNbdParams | None
     matrix: pd.DataFrame
     statuses: pd.DataFrame
@@ -78,7 +63,7 @@ def analyze_file(
     )
     clients = analysis.clients.copy()
     clients.insert(1, "client", clients["client_id"].map(names))
-    ordered = [*OUTPUT_COLUMNS[:1], "client", *OUTPUT_COLUMNS[1:]]
+    ordered = ["client_id", "client", *(c for c in RESULT_COLUMNS if c != "client_id")]
     clients = clients[ordered + [c for c in clients.columns if c not in ordered]]
     return FileAnalysis(
         clients=clients,

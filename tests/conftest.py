@@ -33,6 +33,8 @@ POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_REDIS = os.environ.get("REQUIRE_REDIS") == "1"
 TEMPLATE_DB = f"crmbot_tpl_{os.getpid()}"
 T = TypeVar("T")
 
@@ -159,3 +161,42 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
     return UnitOfWorkFactory(make_session_factory(engine))
+
+
+async def _probe_redis() -> str | None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await asyncio.wait_for(client.ping(), timeout=5)
+    except Exception as error:  # any failure means "not reachable" here
+        return f"{type(error).__name__}: {error}"
+    finally:
+        await client.aclose()
+    return None
+
+
+async def _flush_redis() -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """An empty Redis database (`TEST_REDIS_URL`, default db 15 on the local server).
+
+    A plain fixture, so async fixtures can request it with `getfixturevalue`.
+    """
+    problem = run_in_fresh_loop(_probe_redis())
+    if problem:
+        if REQUIRE_REDIS:
+            pytest.fail(f"Redis is required (REQUIRE_REDIS=1) but unreachable: {problem}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: Redis test skipped ({problem})")
+    run_in_fresh_loop(_flush_redis())
+    yield REDIS_URL
+    run_in_fresh_loop(_flush_redis())

@@ -490,10 +490,16 @@ async def bot_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
 
 @pytest.fixture
 async def bot_app(
-    bot_sandbox: Sandbox, bot_db_url: str, seed: SeedIds
+    request: pytest.FixtureRequest, bot_sandbox: Sandbox, bot_db_url: str, seed: SeedIds
 ) -> AsyncIterator[BotHarness]:
-    """The real application, seeded, polling the sandbox; stopped cleanly afterwards."""
-    harness = BotHarness(bot_sandbox, make_settings(bot_db_url), FixedClock(NOW))
+    """The real application, seeded, polling the sandbox; stopped cleanly afterwards.
+
+    `@pytest.mark.redis_fsm` keeps the conversation state in Redis instead of the database.
+    """
+    overrides: dict[str, Any] = {}
+    if request.node.get_closest_marker("redis_fsm") is not None:
+        overrides["redis_url"] = request.getfixturevalue("redis_url")
+    harness = BotHarness(bot_sandbox, make_settings(bot_db_url, **overrides), FixedClock(NOW))
     await harness.start()
     try:
         yield harness

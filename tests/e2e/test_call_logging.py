@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import select
 
-from services.db.models import Client, Interaction
+from services.db.models import Client, FsmRecord, Interaction
 from tests.e2e.bot_harness import (
     ANNA,
     HEAD,
@@ -209,12 +211,17 @@ async def test_cancel_by_button_and_by_command(
     assert len(await _calls(bot_app, seed.anna_clients[0])) == 1  # only the seed's
 
 
-async def test_the_conversation_survives_a_restart(
-    bot_app: BotHarness, seed: SeedIds, chat: SandboxClient
+async def _log_a_call_across_restarts(
+    bot_app: BotHarness,
+    seed: SeedIds,
+    chat: SandboxClient,
+    while_open: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     card = await _card(chat, ANNA, "Ромашка", "ИНН 7701234567")
     prompt = await _start(chat, ANNA, card, "Записать звонок")
     step = await _press(chat, ANNA, prompt, "Дозвонился", "Когда связаться")
+    if while_open is not None:
+        await while_open()
 
     await bot_app.restart()
 
@@ -225,6 +232,30 @@ async def test_the_conversation_survives_a_restart(
     call = (await _calls(bot_app, seed.anna_clients[0]))[-1]
     assert (call.comment, call.outcome) == ("после перезапуска", "reached")
     assert await _due(bot_app, seed.anna_clients[0]) == TODAY + timedelta(days=7)
+
+
+async def test_the_conversation_survives_a_restart(
+    bot_app: BotHarness, seed: SeedIds, chat: SandboxClient
+) -> None:
+    await _log_a_call_across_restarts(bot_app, seed, chat)
+
+
+@pytest.mark.redis_fsm
+async def test_the_conversation_survives_a_restart_with_redis_state(
+    bot_app: BotHarness, seed: SeedIds, chat: SandboxClient, redis_url: str
+) -> None:
+    from redis.asyncio import Redis
+
+    async def state_is_in_redis() -> None:
+        client = Redis.from_url(redis_url)
+        try:
+            assert await client.dbsize() > 0
+        finally:
+            await client.aclose()
+
+    await _log_a_call_across_restarts(bot_app, seed, chat, while_open=state_is_in_redis)
+    async with bot_app.uow_factory() as uow:  # and not in the database
+        assert (await uow.session.execute(select(FsmRecord))).first() is None
 
 
 async def test_english_call_by_the_segment_schedule_and_next_contact_only(
