@@ -20,6 +20,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from services.analytics.segmentation import classify_abc, classify_xyz
+from services.analytics.settings import SEGMENTS, SegmentationSettings
+from services.analytics.summary import window_bounds
 from services.db.models import Channel, Outcome
 from services.demo_data import vocabulary as v
 from services.normalize import normalize_name
@@ -32,7 +35,18 @@ INTERACTION_WINDOW_DAYS = 270
 # Follow-ups older than this are treated as done (a later call happened off the record);
 # otherwise every manager would start the demo with months of overdue promises.
 OVERDUE_FOLLOW_UP_MAX_DAYS = 21
-DEFAULT_DUE_AFTER_TOUCH_DAYS = 30
+# A team that works its cadence: most clients were last touched within their cadence
+# (or have a call-back planned), a minority slipped by days or weeks, a few by months.
+OVERDUE_SHARE = 0.045
+LONG_OVERDUE_SHARE = 0.008
+DUE_TODAY_SHARE = 0.01
+OVERDUE_MEAN_DAYS = 8
+OVERDUE_MAX_DAYS = 35
+LONG_OVERDUE_DAYS = (50, 151)
+FRESH_LEAD_SHARE = 0.04  # prospects added in the last two weeks and not called yet
+LOGGED_TOUCH_SHARE = 0.75  # earlier touches that made it into the CRM
+# The segmentation the demo is tuned for (the defaults of a fresh installation).
+CADENCE_SETTINGS = SegmentationSettings()
 EXTERNAL_ID_PREFIX = "DEMO-"
 ORDER_PREFIX = "РН-"  # расходная накладная: the sale document in 1C
 RETURN_PREFIX = "ВП-"  # возврат от покупателя
@@ -261,6 +275,14 @@ def _utc_times(
 # --- one chunk ------------------------------------------------------------------
 
 _NONE = np.iinfo(np.int64).min  # "no such day" in days-ago arrays
+# Whether the latest touch agreed a next step, and how many days after it.
+_FOLLOW_UP = {  # outcome: (probability, earliest, latest+1 days after the call)
+    Outcome.CALL_BACK: (1.0, 1, 8),
+    Outcome.MEETING_SET: (1.0, 2, 11),
+    Outcome.NO_ANSWER: (0.7, 1, 4),
+    Outcome.REACHED: (0.5, 7, 31),
+    Outcome.REFUSED: (0.2, 60, 121),
+}
 _OFFSETS_STREAM = 2**32  # never a chunk index
 _CLIENT_COLUMNS = (
     "client_no", "external_id", "name", "name_normalized", "company", "tax_id", "phones",
@@ -363,7 +385,6 @@ class _ChunkBuilder:
         forms = v.LEGAL_FORMS
         short = _objects([f[0] for f in forms])[self.legal]
         short_norm = _normalized([f[0] for f in forms])[self.legal]
-        full = _objects([f[1] for f in forms])[self.legal]
         entrepreneur, private = self.legal == 1, self.legal == 3
         is_person = entrepreneur | private
         # ООО «Вектор» / ИП Иванов Пётр Сергеевич / Петров Иван Ильич (a private buyer)
@@ -375,9 +396,12 @@ class _ChunkBuilder:
             np.where(private, fio_norm, short_norm + " " + fio_norm),
             short_norm + " " + brand_norm,
         )
-        self.columns["company"] = np.where(
-            is_person, np.where(private, None, full + " " + fio), full + " «" + brand + "»"
-        )
+        # `company` is the employer of a contact person; for a legal entity or an
+        # entrepreneur the name already is the company, and repeating it is noise.
+        contact_person = private & (rng.random(n) < 0.4)
+        company = np.full(n, None, dtype=object)
+        company[contact_person] = forms[0][0] + " «" + brand[contact_person] + "»"
+        self.columns["company"] = company
         self.columns["external_id"] = EXTERNAL_ID_PREFIX + _zfill(self.g + 1, 7)
 
         # ИНН: the region of the city, a serial unique per client, the check digits.
@@ -597,7 +621,30 @@ class _ChunkBuilder:
         self.last_order_days[self.last_order_days == np.iinfo(np.int64).max] = -1
         self.first_order_days = np.full(n, -1, dtype=np.int64)
         np.maximum.at(self.first_order_days, client, days)
+        self._window_figures(client, days, all_client, all_days, all_kopecks)
         return frame, {"client": client, "days": days, "category": primary}
+
+    def _window_figures(
+        self,
+        client: np.ndarray,
+        days: np.ndarray,
+        line_client: np.ndarray,
+        line_days: np.ndarray,
+        line_kopecks: np.ndarray,
+    ) -> None:
+        """Revenue and months with an order in the segmentation window, per client."""
+        n = self.n
+        first_day, first_month, _ = window_bounds(self.as_of_day, CADENCE_SETTINGS.window_months)
+        oldest = self.as_of_day - first_day  # in days ago
+        lines = line_days <= oldest
+        self.window_revenue = np.bincount(
+            line_client[lines], weights=line_kopecks[lines], minlength=n
+        )
+        orders = days <= oldest
+        month = _dates(self.as_of_day, days[orders]).astype("datetime64[M]").astype(np.int64)
+        pairs = np.unique(client[orders] * CADENCE_SETTINGS.window_months + month - first_month)
+        self.window_orders = np.bincount(client[orders], minlength=n)
+        self.active_months = np.bincount(pairs // CADENCE_SETTINGS.window_months, minlength=n)
 
     def _vip_and_tags(self) -> None:
         rng, n = self.rng, self.n
@@ -645,44 +692,133 @@ class _ChunkBuilder:
 
     # What the managers did ----------------------------------------------------------
 
+    def _expected_cadence(self) -> np.ndarray:
+        """Days between contacts the segmentation will ask for, per client.
+
+        The rules of `services.analytics` applied to the drawn purchases; ABC ranks
+        within the chunk, a random sample of the whole base, so it is close enough.
+        """
+        s = CADENCE_SETTINGS
+        buyer = self.window_orders > 0
+        abc = classify_abc(self.window_revenue / 100, buyer, s.abc_a_share, s.abc_b_share)
+        xyz = classify_xyz(self.active_months, np.full(self.n, np.nan), buyer, s)
+        table = np.array([s.cadence_days[segment] for segment in SEGMENTS], dtype=np.int64)
+        segment = abc.astype(np.int64) * 3 + xyz
+        cadence = np.where(abc >= 0, table[np.maximum(segment, 0)], s.default_cadence_days)
+        return np.where(self.is_vip, np.minimum(cadence, s.vip_cadence_cap_days), cadence)
+
+    def _latest_touch(
+        self, contacted: np.ndarray, outcome: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(days ago of the latest touch, days ago of the next step it agreed or _NONE).
+
+        The team works its cadence: most clients were touched within it or have a
+        step planned ahead, some slipped by days or weeks, a few by months, a
+        handful fall due exactly today.
+        """
+        rng, n, cadence = self.rng, self.n, self.cadence
+        u = rng.random(n)
+        long_overdue = u < LONG_OVERDUE_SHARE
+        overdue = ~long_overdue & (u < LONG_OVERDUE_SHARE + OVERDUE_SHARE)
+        on_track = (u >= LONG_OVERDUE_SHARE + OVERDUE_SHARE) & (u < 1 - DUE_TODAY_SHARE)
+        late = np.select(
+            [long_overdue, overdue],
+            [rng.integers(*LONG_OVERDUE_DAYS, n),
+             np.minimum(rng.geometric(1 / OVERDUE_MEAN_DAYS, n), OVERDUE_MAX_DAYS)],
+            0,
+        )  # fmt: skip
+
+        outcomes = [o for o, _ in v.OUTCOMES_BUYERS]
+        rule = np.array([_FOLLOW_UP[o] for o in outcomes])
+        probability, low, high = rule[outcome, 0], rule[outcome, 1], rule[outcome, 2]
+        low, high = low.astype(np.int64), high.astype(np.int64)
+        planned = (rng.random(n) < probability) & ~long_overdue
+        planned &= late <= OVERDUE_FOLLOW_UP_MAX_DAYS
+
+        # On track: inside the cadence, and before the agreed step when there is one.
+        limit = np.where(planned, np.minimum(cadence - 1, high - 2), cadence - 1)
+        inside = 1 + (rng.random(n) * np.maximum(limit, 1)).astype(np.int64)
+        ahead = on_track & planned
+        delay = rng.integers(np.where(ahead, np.maximum(low, inside + 1), low), high)
+        slipped = np.where(planned, late + delay, cadence + late)  # due `late` days ago
+        days = np.where(on_track, inside, slipped)
+        days = np.clip(days, 1, np.maximum(self.known_days - 1, 1)).astype(np.int64)
+        next_days = np.where(planned & contacted, days - delay, _NONE)
+        return days, next_days
+
     def _interactions(self, orders: dict[str, np.ndarray]) -> pd.DataFrame:
         rng, n, b = self.rng, self.n, self.behaviour
-        # Known since shortly before the first order; prospects for up to two years.
-        known = np.where(
-            self.first_order_days >= 0,
-            self.first_order_days + rng.integers(0, 31, n),
+        fresh = (b == POTENTIAL) & (rng.random(n) < FRESH_LEAD_SHARE)
+        # Known since shortly before the first order; prospects for up to two years,
+        # fresh leads for a few days.
+        known = np.select(
+            [self.first_order_days >= 0, fresh],
+            [self.first_order_days + rng.integers(0, 31, n), rng.integers(1, 15, n)],
             rng.integers(10, 701, n),
         )
         self.known_days = np.maximum(known, 1)
+        self.cadence = self._expected_cadence()
+        contacted = ~fresh & (self.known_days >= 2)
 
-        # Calls and messages without an order, over the months the bot has been in use.
-        rate = np.array([3.0, 2.0, 2.0, 0.8, 1.8, 1.5, 1.5])[b] * np.where(self.is_vip, 1.8, 1.0)
-        window = np.minimum(INTERACTION_WINDOW_DAYS, self.known_days - 1)
-        count = np.where(window >= 1, rng.poisson(rate), 0)
-        c_client = np.repeat(np.arange(n), count)
-        c_days = 1 + (rng.random(len(c_client)) * window[c_client]).astype(np.int64)
         outcomes = [o for o, _ in v.OUTCOMES_BUYERS]
         if outcomes != [o for o, _ in v.OUTCOMES_LAPSED]:
             raise ValueError("both outcome tables must list the same outcomes in one order")
-        lapsed = np.isin(b[c_client], [ONE_OFF, CHURNED, POTENTIAL])
-        drawn = np.where(
-            lapsed,
-            _pick(rng, [w for _, w in v.OUTCOMES_LAPSED], len(c_client)),
-            _pick(rng, [w for _, w in v.OUTCOMES_BUYERS], len(c_client)),
-        )
-        c_outcome = _objects([o.value for o in outcomes])[drawn]
+        lapsed_client = np.isin(b, [ONE_OFF, CHURNED, POTENTIAL])
 
-        # A share of recent orders came with a logged call or message.
-        recent = (orders["days"] >= 1) & (orders["days"] <= INTERACTION_WINDOW_DAYS)
-        linked = recent & (rng.random(len(orders["days"])) < 0.15)
+        def draw_outcomes(lapsed: np.ndarray) -> np.ndarray:
+            return np.where(
+                lapsed,
+                _pick(rng, [w for _, w in v.OUTCOMES_LAPSED], len(lapsed)),
+                _pick(rng, [w for _, w in v.OUTCOMES_BUYERS], len(lapsed)),
+            )
+
+        latest_outcome = draw_outcomes(lapsed_client)
+        latest_days, latest_next = self._latest_touch(contacted, latest_outcome)
+        latest_days = _to_weekdays(latest_days, self.as_of_day, latest=1)
+        # A weekend shift may move the touch a day or two before the client was known.
+        self.known_days = np.where(
+            contacted, np.maximum(self.known_days, latest_days + 1), self.known_days
+        )
+        l_client = np.flatnonzero(contacted)
+
+        # Earlier touches at about the same rhythm, over the months the bot has been in
+        # use; not every one of them was logged.
+        horizon = np.minimum(self.known_days - 1, INTERACTION_WINDOW_DAYS)
+        count = np.where(contacted, np.maximum(horizon - latest_days, 0) // self.cadence, 0)
+        h_client = np.repeat(np.arange(n), count)
+        k = np.arange(len(h_client)) - np.repeat(np.cumsum(count) - count, count)
+        step = self.cadence[h_client]
+        h_days = latest_days[h_client] + (k + 1) * step
+        h_days += np.rint(rng.uniform(-0.3, 0.3, len(h_client)) * step).astype(np.int64)
+        logged = (h_days <= horizon[h_client]) & (rng.random(len(h_client)) < LOGGED_TOUCH_SHARE)
+        h_client, h_days = h_client[logged], h_days[logged]
+        h_outcome = draw_outcomes(lapsed_client[h_client])
+
+        # A share of recent orders, before the latest touch, came with a logged call.
+        o_days_all = orders["days"]
+        recent = (o_days_all <= INTERACTION_WINDOW_DAYS) & (
+            o_days_all > np.where(contacted, latest_days, 0)[orders["client"]]
+        )
+        linked = recent & (o_days_all >= 1) & (rng.random(len(o_days_all)) < 0.15)
         o_client = orders["client"][linked]
         o_comment = "Оформили заказ: " + _objects(v.CATEGORIES)[orders["category"][linked]]
 
-        client = np.concatenate([c_client, o_client])
-        days = _to_weekdays(
-            np.concatenate([c_days, orders["days"][linked]]), self.as_of_day, latest=1
+        client = np.concatenate([l_client, h_client, o_client])
+        days = np.concatenate(
+            [
+                latest_days[l_client],
+                _to_weekdays(h_days, self.as_of_day, latest=1),
+                o_days_all[linked],
+            ]
         )
-        outcome = np.concatenate([c_outcome, np.full(len(o_client), Outcome.ORDER.value, object)])
+        outcome_names = _objects([o.value for o in outcomes])
+        outcome = np.concatenate(
+            [
+                outcome_names[latest_outcome[l_client]],
+                outcome_names[h_outcome],
+                np.full(len(o_client), Outcome.ORDER.value, object),
+            ]
+        )
         m = len(client)
 
         comment = np.full(m, None, dtype=object)
@@ -690,7 +826,7 @@ class _ChunkBuilder:
             here = outcome == value.value
             comment[here] = _objects(texts)[rng.integers(0, len(texts), int(here.sum()))]
         comment[rng.random(m) < 0.15] = None  # not every call gets a note
-        comment[len(c_client) :] = o_comment
+        comment[m - len(o_client) :] = o_comment
 
         channel = _objects([c.value for c, _ in v.CHANNELS])[
             _pick(rng, [w for _, w in v.CHANNELS], m)
@@ -709,26 +845,10 @@ class _ChunkBuilder:
         utc_minutes = rng.integers(9 * 60, 19 * 60, m) - user_offset
         occurred_at = _utc_times(self.as_of_day, days, utc_minutes)
 
-        # Only the latest contact with a client carries the agreed next step.
-        seconds = (self.as_of_day - days) * _SECONDS_PER_DAY + utc_minutes * 60
-        order = np.lexsort((seconds, client))
-        last = np.zeros(m, dtype=bool)
-        if m:
-            ordered = client[order]
-            last[order[np.r_[ordered[1:] != ordered[:-1], True]]] = True
-        follow_up = {  # outcome: (probability, earliest, latest+1 days after the call)
-            Outcome.CALL_BACK: (1.0, 1, 8),
-            Outcome.MEETING_SET: (1.0, 2, 11),
-            Outcome.NO_ANSWER: (0.7, 1, 4),
-            Outcome.REACHED: (0.5, 7, 31),
-            Outcome.ORDER: (0.3, 20, 41),
-            Outcome.REFUSED: (0.2, 60, 121),
-        }
+        # Only the latest contact with a client (the first rows) carries the agreed step.
         next_days = np.full(m, _NONE, dtype=np.int64)
-        for value, (probability, low, high) in follow_up.items():
-            here = last & (outcome == value.value) & (rng.random(m) < probability)
-            next_days[here] = days[here] - rng.integers(low, high, int(here.sum()))
-        has_next = (next_days != _NONE) & (next_days <= OVERDUE_FOLLOW_UP_MAX_DAYS)
+        next_days[: len(l_client)] = latest_next[l_client]
+        has_next = next_days != _NONE
         next_on = np.full(m, np.datetime64("NaT"), dtype="datetime64[D]")
         next_on[has_next] = _dates(self.as_of_day, next_days[has_next])
         # An exact time only for call-backs still ahead: a reminder job should not wake
@@ -737,10 +857,8 @@ class _ChunkBuilder:
         at_minutes = rng.integers(10 * 60, 18 * 60, m) - user_offset
         next_at = _utc_times(self.as_of_day, np.where(timed, next_days, 0), at_minutes, timed)
 
-        self.last_contact_days = np.full(n, -1, dtype=np.int64)
-        self.last_contact_days[client[last]] = days[last]
-        self.next_contact_days = np.full(n, _NONE, dtype=np.int64)
-        self.next_contact_days[client[last & has_next]] = next_days[last & has_next]
+        self.last_contact_days = np.where(contacted, latest_days, -1)
+        self.next_contact_days = np.where(contacted, latest_next, _NONE)
 
         frame = pd.DataFrame(
             {
@@ -758,16 +876,16 @@ class _ChunkBuilder:
 
     def _dates_of_record(self) -> None:
         rng, n = self.rng, self.n
-        # The next contact: what was agreed on the last call, else a month after the last
-        # order or call; untouched prospects are spread over the next two weeks. The
-        # segmentation service recomputes it from the cadence later.
+        # The next contact: what was agreed on the last call, else the later of the last
+        # order and call plus the expected cadence; fresh leads are due today. The
+        # segmentation service recomputes it from the real segments later.
         ordered, called = self.last_order_days >= 0, self.last_contact_days >= 0
         touch = np.where(
             ordered & called,
             np.minimum(self.last_order_days, self.last_contact_days),
             np.maximum(self.last_order_days, self.last_contact_days),
         )
-        due = np.where(touch >= 0, touch - DEFAULT_DUE_AFTER_TOUCH_DAYS, -rng.integers(0, 15, n))
+        due = np.where(touch >= 0, touch - self.cadence, 0)
         agreed = self.next_contact_days != _NONE
         self.columns["next_due_on"] = _dates(
             self.as_of_day, np.where(agreed, self.next_contact_days, due)

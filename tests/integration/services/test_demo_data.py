@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from services.demo_data import (
     wipe_demo_base,
 )
 from services.errors import DemoDataConflict
+from services.segmentation import recompute_segments
 from services.uow import UnitOfWorkFactory
 
 AS_OF = date(2026, 6, 30)
@@ -98,6 +100,47 @@ async def test_load_writes_exactly_the_generated_base(
     assert sorted(c.next_contact_on for c in calls if c.next_contact_on) == sorted(planned.dt.date)
     timed = [call for call in calls if call.next_contact_at is not None]
     assert len(timed) == frames.interactions["next_contact_at"].notna().sum()
+
+
+async def test_after_segmentation_each_manager_has_a_workable_today_list(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    clients = 1000
+    await load_demo_base(uow_factory(), as_of=AS_OF, seed=SEED, clients=clients)
+    async with uow_factory() as uow:
+        pairs = (await uow.session.execute(select(Client.id, Client.next_due_on))).all()
+    generated = {client_id: due for client_id, due in pairs}
+    await recompute_segments(uow_factory(), AS_OF)
+    async with uow_factory() as uow:
+        rows = (
+            await uow.session.execute(
+                select(
+                    User.telegram_id, Client.id, Client.next_due_on, Client.name, Client.company
+                ).join(User, Client.owner_id == User.id)
+            )
+        ).all()
+    # The generator plans by the same cadence the segmentation applies.
+    unchanged = sum(generated[client_id] == due for _, client_id, due, _, _ in rows)
+    assert unchanged / clients > 0.95
+
+    book = Counter(owner for owner, *_ in rows)
+    due_today = Counter(owner for owner, _, due, _, _ in rows if due <= AS_OF)
+    overdue_days = [(AS_OF - due).days for _, _, due, _, _ in rows if due <= AS_OF]
+    assert set(book) == {2001, 2002, 2003, 2004, 2005}
+    # ~15-40 due for a manager with ~400 clients: a minority, never the whole book.
+    for owner, size in book.items():
+        assert 0.02 * size <= due_today[owner] <= 0.12 * size, (owner, size, due_today)
+    assert sum(days <= 30 for days in overdue_days) / len(overdue_days) > 0.8
+    assert 0 in overdue_days and max(overdue_days) > 30
+
+    # The name of a company or an entrepreneur already is the company.
+    legal = [
+        (name, company)
+        for _, _, _, name, company in rows
+        if name.startswith(("ООО ", "АО ", "ИП "))
+    ]
+    assert legal and all(company is None for _, company in legal)
+    assert any(company for _, _, _, _, company in rows)  # contact persons keep their employer
 
 
 async def test_second_run_does_nothing_and_reset_reloads(uow_factory: UnitOfWorkFactory) -> None:

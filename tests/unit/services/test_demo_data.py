@@ -100,6 +100,13 @@ def test_clients_look_like_a_russian_b2b_base(demo: DemoFrames) -> None:
     assert name[kinds == "ИП"].str.fullmatch(r"ИП [А-ЯЁ][а-яё]+ [А-ЯЁ][а-яё]+ [А-ЯЁ][а-яё]+").all()
     # The key search and the importer match by must be the shared normalization.
     assert (clients["name_normalized"] == name.map(normalize_name)).all()
+    # A company's or an entrepreneur's name is the company; only a contact person has
+    # an employer of another name.
+    company = clients["company"]
+    assert company[kinds != "person"].isna().all()
+    employers = company[kinds == "person"].dropna()
+    assert 0 < len(employers) < (kinds == "person").sum()
+    assert employers.str.fullmatch(r"ООО «[^«»]+»").all()
 
     tax = clients["tax_id"]
     assert tax[kinds == "person"].isna().all()
@@ -260,7 +267,29 @@ def test_next_contacts_mix_overdue_and_planned_and_drive_next_due(demo: DemoFram
         ~demo.clients["client_no"].isin(calls["client_no"])
         & ~demo.clients["client_no"].isin(demo.transactions["client_no"])
     ]
-    assert untouched["next_due_on"].between(AS_OF_TS, AS_OF_TS + pd.Timedelta(days=14)).all()
+    assert len(untouched) > 0 and (untouched["behaviour"] == "potential").all()
+    assert (untouched["next_due_on"] == AS_OF_TS).all()  # fresh leads: call them today
+    assert (AS_OF_TS - untouched["created_at"].dt.tz_localize(None)).dt.days.max() <= 14
+
+
+def test_the_team_works_its_cadence(demo: DemoFrames) -> None:
+    calls, clients = demo.interactions, demo.clients
+    # Nearly everybody has been touched, and a touch history is not a flood.
+    assert clients["client_no"].isin(calls["client_no"]).mean() > 0.97
+    assert 3 < len(calls) / len(clients) < 15
+    latest = calls.groupby("client_no")["occurred_at"].max().dt.tz_localize(None)
+    recency = (AS_OF_TS - latest).dt.days.reindex(clients["client_no"])
+    vip = clients.set_index("client_no")["is_vip"]
+    assert (recency[vip] <= 8).mean() > 0.8  # VIPs about weekly
+    lapsed = clients.set_index("client_no")["behaviour"].isin(["churned", "one_off", "potential"])
+    assert (recency[lapsed] <= 90).mean() > 0.85
+    # A minority is due (overdue by days or weeks, a few by months), not the whole book.
+    overdue = (AS_OF_TS - clients["next_due_on"]).dt.days
+    due = clients.assign(due=overdue >= 0).groupby("owner_telegram_id")["due"].mean()
+    assert due.between(0.02, 0.12).all(), due
+    late = overdue[overdue >= 0]
+    assert (late <= 30).mean() > 0.8
+    assert (late > 30).sum() >= 3  # some long-overdue material for the "просрочен" view
 
 
 def test_created_at_is_aware_and_before_the_first_order(demo: DemoFrames) -> None:
