@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -105,12 +104,20 @@ def _zone(user: UserDTO, settings: Settings) -> str:
 def create_router() -> Router:
     router = Router(name=__name__)
 
-    async def _send_invite(
-        bot: Bot, uow: UnitOfWork, user: UserDTO, role: str, now: datetime
-    ) -> tuple[InviteDTO, str]:
-        invite = await create_invite(uow, actor_id=user.id, role=role, now=now)
+    async def _new_invite(
+        bot: Bot,
+        uow: UnitOfWork,
+        user: UserDTO,
+        role: str,
+        tr: Translator,
+        settings: Settings,
+        clock: Clock,
+    ) -> str:
+        """Create a single-use invite (typed role or a button) and say where its link is."""
+        invite = await create_invite(uow, actor_id=user.id, role=role, now=clock.now())
         me = await bot.me()
-        return invite, invite_link(me.username or "", invite.code)
+        link = invite_link(me.username or "", invite.code)
+        return render_invite(invite, link, _zone(user, settings), tr)
 
     @router.message(Command("invite"))
     async def invite(
@@ -130,8 +137,7 @@ def create_router() -> Router:
                 tr("admin.invite.choose_role"), reply_markup=invite_role_keyboard(tr)
             )
             return
-        created, link = await _send_invite(bot, uow, user, command.args, clock.now())
-        await message.answer(render_invite(created, link, _zone(user, settings), tr))
+        await message.answer(await _new_invite(bot, uow, user, command.args, tr, settings, clock))
 
     @router.callback_query(InviteCb.filter())
     async def invite_button(
@@ -145,8 +151,8 @@ def create_router() -> Router:
         clock: Clock,
     ) -> None:
         """The role picked from the buttons."""
-        created, link = await _send_invite(bot, uow, user, callback_data.role, clock.now())
-        await show(callback, render_invite(created, link, _zone(user, settings), tr))
+        role = callback_data.role
+        await show(callback, await _new_invite(bot, uow, user, role, tr, settings, clock))
 
     @router.message(Command("users"))
     async def users(message: Message, uow: UnitOfWork, user: UserDTO, tr: Translator) -> None:

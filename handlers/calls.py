@@ -27,11 +27,12 @@ from handlers.keyboards.calls import (
     time_keyboard,
     undo_keyboard,
 )
-from handlers.search import answer_search
+from handlers.search import search_command
 from handlers.viewer import install
 from handlers.views import fmt_date, h, outcome_label, saved_text
 from services.access import Viewer
 from services.calls import (
+    CallTarget,
     NextContactChoice,
     NextContactMode,
     NextContactPreview,
@@ -42,6 +43,7 @@ from services.calls import (
     reschedule,
     undo_call,
 )
+from services.clients import ClientCard
 from services.db.models import Outcome
 from services.errors import StaleAction
 from services.i18n import Translator
@@ -104,12 +106,13 @@ def _choice(call: dict[str, Any]) -> NextContactChoice:
 # --- Prompts --------------------------------------------------------------------------------
 
 
-def _header(name: str, call: dict[str, Any], tr: Translator) -> str:
+def _prompt(name: str, call: dict[str, Any], tr: Translator, *question: str) -> str:
+    """The conversation's header (client, outcome so far) above the next question."""
     key = "calls.header_next" if call.get("mode") == RESCHEDULE else "calls.header"
     lines = [tr(key, name=h(name, 100))]
     if call.get("o"):
         lines.append(tr("calls.saved_outcome", outcome=outcome_label(call["o"], tr)))
-    return "\n".join(lines)
+    return "\n".join([*lines, *question])
 
 
 def _when(preview: NextContactPreview, viewer: Viewer, tr: Translator) -> str:
@@ -136,7 +139,61 @@ async def _start(
     call: dict[str, Any] = {"c": client_id, "mode": mode}
     await _step(state, call, CallFlow.outcome if mode == LOG else CallFlow.next_contact)
     question = tr("calls.ask_outcome" if mode == LOG else "calls.ask_next")
-    await target.answer(_header(name, call, tr) + "\n" + question, reply_markup=markup)
+    await target.answer(_prompt(name, call, tr, question), reply_markup=markup)
+
+
+async def _ask_comment(
+    state: FSMContext,
+    call: dict[str, Any],
+    preview: NextContactPreview,
+    viewer: Viewer,
+    tr: Translator,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Move on to the comment; the question and its keyboard, to send or edit in."""
+    await _step(state, call, CallFlow.comment)
+    text = _prompt(
+        preview.target.name,
+        call,
+        tr,
+        tr("calls.next_chosen", date=_when(preview, viewer, tr)),
+        tr("calls.ask_comment"),
+    )
+    return text, comment_keyboard(preview.target.client_id, tr)
+
+
+async def _choose_time(
+    state: FSMContext,
+    call: dict[str, Any],
+    at: time | None,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Keep the time to call back at (a button or typed) and ask for the comment."""
+    choice = NextContactChoice(_choice(call).mode, _choice(call).on, at)
+    preview = await preview_next_contact(uow, viewer, int(call["c"]), choice, now)
+    call["t"] = at.strftime("%H:%M") if at else None
+    return await _ask_comment(state, call, preview, viewer, tr)
+
+
+async def _say_then_show_card(
+    callback: CallbackQuery, text: str, card: ClientCard, viewer: Viewer, tr: Translator
+) -> None:
+    """Put `text` in place of the pressed message, then send the refreshed card below."""
+    await edit_or_send(callback, text, None)
+    if isinstance(callback.message, Message):
+        await show_card(callback.message, card, viewer, tr)
+
+
+async def _show_calendar(
+    callback: CallbackQuery, target: CallTarget, year: int, month: int, tr: Translator
+) -> None:
+    """Turn the pressed message's keyboard into the calendar of one month."""
+    await callback.answer()
+    markup = calendar_keyboard(target.client_id, year, month, target.today, tr)
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=markup)
 
 
 async def _after_next_contact(
@@ -154,21 +211,17 @@ async def _after_next_contact(
         card = await reschedule(uow, viewer, preview.target.client_id, _choice(call), now=now)
         await _finish(state)
         await callback.answer()
-        await edit_or_send(callback, tr("calls.rescheduled", date=_when(preview, viewer, tr)), None)
-        if isinstance(callback.message, Message):
-            await show_card(callback.message, card, viewer, tr)
+        text = tr("calls.rescheduled", date=_when(preview, viewer, tr))
+        await _say_then_show_card(callback, text, card, viewer, tr)
         return
     await callback.answer()
-    header = _header(preview.target.name, call, tr)
     if call.get("o") == Outcome.CALL_BACK and not call.get("t"):
         await _step(state, call, CallFlow.time)
-        text = header + "\n" + tr("calls.ask_time", date=_when(preview, viewer, tr))
+        question = tr("calls.ask_time", date=_when(preview, viewer, tr))
+        text = _prompt(preview.target.name, call, tr, question)
         await edit_or_send(callback, text, time_keyboard(preview.target.client_id, tr))
         return
-    await _step(state, call, CallFlow.comment)
-    text = header + "\n" + tr("calls.next_chosen", date=_when(preview, viewer, tr))
-    text += "\n" + tr("calls.ask_comment")
-    await edit_or_send(callback, text, comment_keyboard(preview.target.client_id, tr))
+    await edit_or_send(callback, *await _ask_comment(state, call, preview, viewer, tr))
 
 
 async def _save(
@@ -222,11 +275,7 @@ def create_router() -> Router:
         tr: Translator,
     ) -> None:
         """/log <query>: find the client, then log a call for them."""
-        query = (command.args or "").strip()
-        if not query:
-            await message.answer(tr("search.usage_log"))
-            return
-        card = await answer_search(message, state, uow, viewer, now, tr, query, for_log=True)
+        card = await search_command(message, command, state, uow, viewer, now, tr, for_log=True)
         if card is not None:
             markup = outcome_keyboard(card.client_id, tr)
             await _start(message, state, card.client_id, card.name, LOG, tr, markup)
@@ -247,12 +296,10 @@ def create_router() -> Router:
         if not isinstance(callback.message, Message):
             return
         if callback_data.a == CardAction.LOG_CALL:
-            markup = outcome_keyboard(target.client_id, tr)
-            await _start(callback.message, state, target.client_id, target.name, LOG, tr, markup)
+            mode, markup = LOG, outcome_keyboard(target.client_id, tr)
         else:
-            markup = next_contact_keyboard(target, tr, same_day=True)
-            mode = RESCHEDULE
-            await _start(callback.message, state, target.client_id, target.name, mode, tr, markup)
+            mode, markup = RESCHEDULE, next_contact_keyboard(target, tr, same_day=True)
+        await _start(callback.message, state, target.client_id, target.name, mode, tr, markup)
 
     @router.callback_query(CallFlow.outcome, CallCb.filter(F.a == CallAction.OUTCOME))
     async def outcome(
@@ -272,7 +319,7 @@ def create_router() -> Router:
         call["o"] = callback_data.v
         await _step(state, call, CallFlow.next_contact)
         await callback.answer()
-        text = _header(target.name, call, tr) + "\n" + tr("calls.ask_next")
+        text = _prompt(target.name, call, tr, tr("calls.ask_next"))
         same_day = callback_data.v == Outcome.CALL_BACK
         await edit_or_send(callback, text, next_contact_keyboard(target, tr, same_day=same_day))
 
@@ -308,12 +355,7 @@ def create_router() -> Router:
         """Pick a date: this month's calendar."""
         target = await call_target(uow, viewer, callback_data.c, now)
         await _flow(state, target.client_id)
-        await callback.answer()
-        markup = calendar_keyboard(
-            target.client_id, target.today.year, target.today.month, target.today, tr
-        )
-        if isinstance(callback.message, Message):
-            await callback.message.edit_reply_markup(reply_markup=markup)
+        await _show_calendar(callback, target, target.today.year, target.today.month, tr)
 
     @router.callback_query(CallFlow.next_contact, CalendarCb.filter(F.d == 0))
     async def calendar_month(
@@ -330,12 +372,7 @@ def create_router() -> Router:
         await _flow(state, target.client_id)
         if not 1 <= callback_data.m <= 12:
             raise StaleAction()
-        await callback.answer()
-        markup = calendar_keyboard(
-            target.client_id, callback_data.y, callback_data.m, target.today, tr
-        )
-        if isinstance(callback.message, Message):
-            await callback.message.edit_reply_markup(reply_markup=markup)
+        await _show_calendar(callback, target, callback_data.y, callback_data.m, tr)
 
     @router.callback_query(CallFlow.next_contact, CalendarCb.filter(F.d > 0))
     async def calendar_day(
@@ -373,15 +410,9 @@ def create_router() -> Router:
         """An hour to call back at (or none)."""
         call = await _flow(state, callback_data.c)
         at = parse_time_of_day(callback_data.v) if callback_data.a == CallAction.TIME else None
-        choice = NextContactChoice(_choice(call).mode, _choice(call).on, at)
-        preview = await preview_next_contact(uow, viewer, callback_data.c, choice, now)
-        call["t"] = at.strftime("%H:%M") if at else None
-        await _step(state, call, CallFlow.comment)
+        question = await _choose_time(state, call, at, uow, viewer, now, tr)
         await callback.answer()
-        text = _header(preview.target.name, call, tr)
-        text += "\n" + tr("calls.next_chosen", date=_when(preview, viewer, tr))
-        text += "\n" + tr("calls.ask_comment")
-        await edit_or_send(callback, text, comment_keyboard(preview.target.client_id, tr))
+        await edit_or_send(callback, *question)
 
     @router.message(CallFlow.time, F.text, ~F.text.startswith("/"))
     async def time_typed(
@@ -394,16 +425,9 @@ def create_router() -> Router:
     ) -> None:
         """A time typed as HH:MM."""
         call = await _current_flow(state)
-        client_id = int(call["c"])
         at = parse_time_of_day(message.text or "")
-        choice = NextContactChoice(_choice(call).mode, _choice(call).on, at)
-        preview = await preview_next_contact(uow, viewer, client_id, choice, now)
-        call["t"] = at.strftime("%H:%M")
-        await _step(state, call, CallFlow.comment)
-        text = _header(preview.target.name, call, tr)
-        text += "\n" + tr("calls.next_chosen", date=_when(preview, viewer, tr))
-        text += "\n" + tr("calls.ask_comment")
-        await message.answer(text, reply_markup=comment_keyboard(client_id, tr))
+        text, markup = await _choose_time(state, call, at, uow, viewer, now, tr)
+        await message.answer(text, reply_markup=markup)
 
     @router.callback_query(CallFlow.comment, CallCb.filter(F.a == CallAction.NO_COMMENT))
     async def no_comment(
@@ -492,8 +516,8 @@ def create_router() -> Router:
         previous = date.fromordinal(callback_data.d) if callback_data.d > 0 else None
         card = await undo_call(uow, viewer, callback_data.i, previous_due=previous, now=now)
         await callback.answer(tr("calls.undone_short"))
-        await edit_or_send(callback, tr("calls.undone", name=h(card.name, 100)), None)
-        if isinstance(callback.message, Message):
-            await show_card(callback.message, card, viewer, tr)
+        await _say_then_show_card(
+            callback, tr("calls.undone", name=h(card.name, 100)), card, viewer, tr
+        )
 
     return router

@@ -26,15 +26,9 @@ class VipFlow(StatesGroup):
     reason = State()
 
 
-async def show_card(
-    target: Message, card: ClientCard, viewer: Viewer, tr: Translator, *, edit: bool = False
-) -> None:
-    """Send the card (or put it in place of `target`, a message of the bot)."""
-    text, markup = card_text(card, tr, viewer.zone), card_keyboard(card, tr)
-    if edit:
-        await target.edit_text(text, reply_markup=markup)
-    else:
-        await target.answer(text, reply_markup=markup)
+async def show_card(target: Message, card: ClientCard, viewer: Viewer, tr: Translator) -> None:
+    """Send the card as a new message in the chat of `target`."""
+    await target.answer(card_text(card, tr, viewer.zone), reply_markup=card_keyboard(card, tr))
 
 
 async def edit_or_send(
@@ -50,6 +44,13 @@ async def edit_or_send(
                 raise
     elif message is not None and callback.bot is not None:
         await callback.bot.send_message(message.chat.id, text, reply_markup=markup)
+
+
+async def _edit_card(
+    callback: CallbackQuery, card: ClientCard, viewer: Viewer, tr: Translator
+) -> None:
+    """Put the card in place of the pressed message."""
+    await edit_or_send(callback, card_text(card, tr, viewer.zone), card_keyboard(card, tr))
 
 
 def create_router() -> Router:
@@ -68,7 +69,7 @@ def create_router() -> Router:
         card = await get_card(uow, viewer, callback_data.c, now)
         await callback.answer()
         if callback_data.a == CardAction.BACK:
-            await edit_or_send(callback, card_text(card, tr, viewer.zone), card_keyboard(card, tr))
+            await _edit_card(callback, card, viewer, tr)
         elif isinstance(callback.message, Message):
             await show_card(callback.message, card, viewer, tr)
 
@@ -101,7 +102,7 @@ def create_router() -> Router:
         make_vip = bool(callback_data.p)
         card = await set_vip(uow, viewer, callback_data.c, is_vip=make_vip, now=now)
         await callback.answer(tr("card.vip_on_done" if make_vip else "card.vip_off_done"))
-        await edit_or_send(callback, card_text(card, tr, viewer.zone), card_keyboard(card, tr))
+        await _edit_card(callback, card, viewer, tr)
         if make_vip and isinstance(callback.message, Message):
             await state.set_state(VipFlow.reason)
             await state.update_data(vip=card.client_id)

@@ -73,6 +73,25 @@ async def answer_search(
     return None
 
 
+async def search_command(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+    *,
+    for_log: bool = False,
+) -> ClientCard | None:
+    """/client or /log with the query after the command; without one, how to use it."""
+    query = (command.args or "").strip()
+    if not query:
+        await message.answer(tr("search.usage_log" if for_log else "search.usage"))
+        return None
+    return await answer_search(message, state, uow, viewer, now, tr, query, for_log=for_log)
+
+
 def create_router() -> Router:
     router = install(Router(name=__name__))
 
@@ -87,11 +106,7 @@ def create_router() -> Router:
         tr: Translator,
     ) -> None:
         """/client <name, company, phone, tax id or external id>."""
-        query = (command.args or "").strip()
-        if not query:
-            await message.answer(tr("search.usage"))
-            return
-        await answer_search(message, state, uow, viewer, now, tr, query)
+        await search_command(message, command, state, uow, viewer, now, tr)
 
     @router.message(
         StateFilter(None), F.chat.type == ChatType.PRIVATE, F.text, ~F.text.startswith("/")

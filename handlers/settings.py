@@ -10,7 +10,7 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.commands import set_user_commands
 from bot.config import Settings
@@ -78,15 +78,25 @@ def render_settings(
 def create_router() -> Router:
     router = Router(name=__name__)
 
-    def summary(dto: UserSettingsDTO, tr: Translator, settings: Settings, clock: Clock) -> str:
-        language = dto.language or tr.language
-        return render_settings(
+    def menu(
+        dto: UserSettingsDTO,
+        tr: Translator,
+        settings: Settings,
+        clock: Clock,
+        *,
+        saved: str | None = None,
+    ) -> tuple[str, InlineKeyboardMarkup]:
+        """The settings summary and its buttons, under what was just saved (if anything)."""
+        text = render_settings(
             dto,
             tr,
-            language=language,
+            language=dto.language or tr.language,
             default_timezone=settings.default_timezone,
             now=clock.now(),
         )
+        if saved is not None:
+            text = f"{saved}\n\n{text}"
+        return text, settings_menu_keyboard(dto, tr)
 
     @router.message(StateFilter(SettingsForm), F.text.startswith("/"))
     async def leave_question_for_a_command(message: Message, state: FSMContext) -> None:
@@ -107,9 +117,8 @@ def create_router() -> Router:
         """The current settings with a button for each."""
         await state.clear()
         dto = await get_user_settings(uow, user_id=user.id)
-        await message.answer(
-            summary(dto, tr, settings, clock), reply_markup=settings_menu_keyboard(dto, tr)
-        )
+        text, markup = menu(dto, tr, settings, clock)
+        await message.answer(text, reply_markup=markup)
 
     @router.callback_query(SettingsCb.filter(F.action == SettingsAction.MENU))
     async def back_to_menu(
@@ -124,7 +133,7 @@ def create_router() -> Router:
         """« Back: the settings summary again."""
         await state.clear()
         dto = await get_user_settings(uow, user_id=user.id)
-        await show(callback, summary(dto, tr, settings, clock), settings_menu_keyboard(dto, tr))
+        await show(callback, *menu(dto, tr, settings, clock))
 
     @router.callback_query(SettingsCb.filter(F.action == SettingsAction.LANGUAGE))
     async def ask_language(callback: CallbackQuery, state: FSMContext, tr: Translator) -> None:
@@ -166,16 +175,24 @@ def create_router() -> Router:
         dto = await set_language(uow, user_id=user.id, language=callback_data.value)
         new_tr = Translator(dto.language or callback_data.value)
         await set_user_commands(bot, callback.from_user.id, user.role, new_tr.language)
-        text = f"{new_tr('settings.saved.language')}\n\n{summary(dto, new_tr, settings, clock)}"
-        await show(callback, text, settings_menu_keyboard(dto, new_tr))
-
-    def _saved_push_time(
-        dto: UserSettingsDTO, tr: Translator, settings: Settings, clock: Clock
-    ) -> str:
-        chosen = format_hhmm(dto.push_time or time())
-        return (
-            f"{tr('settings.saved.push_time', time=chosen)}\n\n{summary(dto, tr, settings, clock)}"
+        await show(
+            callback, *menu(dto, new_tr, settings, clock, saved=new_tr("settings.saved.language"))
         )
+
+    async def save_push_time(
+        value: str,
+        state: FSMContext,
+        uow: UnitOfWork,
+        user: UserDTO,
+        tr: Translator,
+        settings: Settings,
+        clock: Clock,
+    ) -> tuple[str, InlineKeyboardMarkup]:
+        """Save a push time (a preset or typed) and close the question."""
+        dto = await set_push_time(uow, user_id=user.id, value=value)
+        await state.clear()
+        saved = tr("settings.saved.push_time", time=format_hhmm(dto.push_time or time()))
+        return menu(dto, tr, settings, clock, saved=saved)
 
     @router.callback_query(SettingsCb.filter(F.action == SettingsAction.SET_PUSH_TIME))
     async def choose_push_time(
@@ -189,11 +206,8 @@ def create_router() -> Router:
         clock: Clock,
     ) -> None:
         """A preset push time."""
-        value = callback_data.value
-        dto = await set_push_time(uow, user_id=user.id, value=f"{value[:2]}:{value[2:]}")
-        await state.clear()
-        text = _saved_push_time(dto, tr, settings, clock)
-        await show(callback, text, settings_menu_keyboard(dto, tr))
+        value = f"{callback_data.value[:2]}:{callback_data.value[2:]}"
+        await show(callback, *await save_push_time(value, state, uow, user, tr, settings, clock))
 
     @router.message(SettingsForm.push_time, F.text, ~F.text.startswith("/"))
     async def type_push_time(
@@ -206,16 +220,24 @@ def create_router() -> Router:
         clock: Clock,
     ) -> None:
         """A typed push time, HH:MM."""
-        dto = await set_push_time(uow, user_id=user.id, value=message.text or "")
-        await state.clear()
-        text = _saved_push_time(dto, tr, settings, clock)
-        await message.answer(text, reply_markup=settings_menu_keyboard(dto, tr))
+        value = message.text or ""
+        text, markup = await save_push_time(value, state, uow, user, tr, settings, clock)
+        await message.answer(text, reply_markup=markup)
 
-    def _saved_timezone(
-        dto: UserSettingsDTO, tr: Translator, settings: Settings, clock: Clock
-    ) -> str:
+    async def save_timezone(
+        value: str,
+        state: FSMContext,
+        uow: UnitOfWork,
+        user: UserDTO,
+        tr: Translator,
+        settings: Settings,
+        clock: Clock,
+    ) -> tuple[str, InlineKeyboardMarkup]:
+        """Save a time zone (a common one or typed) and close the question."""
+        dto = await set_timezone(uow, user_id=user.id, value=value)
+        await state.clear()
         saved = tr("settings.saved.timezone", zone=dto.timezone or settings.default_timezone)
-        return f"{saved}\n\n{summary(dto, tr, settings, clock)}"
+        return menu(dto, tr, settings, clock, saved=saved)
 
     @router.callback_query(SettingsCb.filter(F.action == SettingsAction.SET_TIMEZONE))
     async def choose_timezone(
@@ -231,11 +253,7 @@ def create_router() -> Router:
         """One of the common zones, by its index."""
         index = int(callback_data.value) if callback_data.value.isdigit() else -1
         zone = COMMON_TIMEZONES[index] if 0 <= index < len(COMMON_TIMEZONES) else ""
-        dto = await set_timezone(uow, user_id=user.id, value=zone)
-        await state.clear()
-        await show(
-            callback, _saved_timezone(dto, tr, settings, clock), settings_menu_keyboard(dto, tr)
-        )
+        await show(callback, *await save_timezone(zone, state, uow, user, tr, settings, clock))
 
     @router.message(SettingsForm.timezone, F.text, ~F.text.startswith("/"))
     async def type_timezone(
@@ -248,11 +266,9 @@ def create_router() -> Router:
         clock: Clock,
     ) -> None:
         """A typed IANA zone name, e.g. Asia/Novosibirsk."""
-        dto = await set_timezone(uow, user_id=user.id, value=message.text or "")
-        await state.clear()
-        await message.answer(
-            _saved_timezone(dto, tr, settings, clock), reply_markup=settings_menu_keyboard(dto, tr)
-        )
+        value = message.text or ""
+        text, markup = await save_timezone(value, state, uow, user, tr, settings, clock)
+        await message.answer(text, reply_markup=markup)
 
     @router.callback_query(SettingsCb.filter(F.action == SettingsAction.SET_MUTE))
     async def choose_mute(
@@ -277,8 +293,7 @@ def create_router() -> Router:
         else:
             zone = dto.timezone or settings.default_timezone
             saved = tr("settings.saved.muted", until=_local(dto.muted_until, zone))
-        text = f"{saved}\n\n{summary(dto, tr, settings, clock)}"
-        await show(callback, text, settings_menu_keyboard(dto, tr))
+        await show(callback, *menu(dto, tr, settings, clock, saved=saved))
 
     @router.callback_query(SettingsCb.filter(F.action == SettingsAction.SET_PUSHES))
     async def choose_pushes(
@@ -294,7 +309,6 @@ def create_router() -> Router:
         enabled = callback_data.value == "1"
         dto = await set_pushes_enabled(uow, user_id=user.id, enabled=enabled)
         saved = tr("settings.saved.pushes_on" if enabled else "settings.saved.pushes_off")
-        text = f"{saved}\n\n{summary(dto, tr, settings, clock)}"
-        await show(callback, text, settings_menu_keyboard(dto, tr))
+        await show(callback, *menu(dto, tr, settings, clock, saved=saved))
 
     return router
