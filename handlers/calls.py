@@ -18,7 +18,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers.callbacks import CalendarCb, CallAction, CallCb, CardAction, ClientCb, UndoCb
-from handlers.clients import edit_or_send, show_card
+from handlers.clients import show_card
 from handlers.keyboards.calls import (
     calendar_keyboard,
     comment_keyboard,
@@ -27,6 +27,7 @@ from handlers.keyboards.calls import (
     time_keyboard,
     undo_keyboard,
 )
+from handlers.replies import edit_or_send
 from handlers.search import search_command
 from handlers.viewer import install
 from handlers.views import fmt_date, h, outcome_label, saved_text

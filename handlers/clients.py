@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 
 from handlers.callbacks import CardAction, ClientCb, VipCb
 from handlers.keyboards.calls import vip_reason_keyboard
 from handlers.keyboards.clients import card_keyboard, history_keyboard
+from handlers.replies import edit_or_send
 from handlers.viewer import install
 from handlers.views import card_text, history_text
 from services.access import Viewer
@@ -29,21 +29,6 @@ class VipFlow(StatesGroup):
 async def show_card(target: Message, card: ClientCard, viewer: Viewer, tr: Translator) -> None:
     """Send the card as a new message in the chat of `target`."""
     await target.answer(card_text(card, tr, viewer.zone), reply_markup=card_keyboard(card, tr))
-
-
-async def edit_or_send(
-    callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None
-) -> None:
-    """Replace the pressed message; send a new one when it is too old to edit."""
-    message = callback.message
-    if isinstance(message, Message):
-        try:
-            await message.edit_text(text, reply_markup=markup)
-        except TelegramBadRequest as error:
-            if "not modified" not in str(error):
-                raise
-    elif message is not None and callback.bot is not None:
-        await callback.bot.send_message(message.chat.id, text, reply_markup=markup)
 
 
 async def _edit_card(

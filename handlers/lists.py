@@ -9,8 +9,8 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from handlers.callbacks import ListCb, NoopCb
-from handlers.clients import edit_or_send
 from handlers.keyboards.lists import list_keyboard
+from handlers.replies import edit_or_send
 from handlers.viewer import install
 from handlers.views import list_text
 from services.access import Viewer

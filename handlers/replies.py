@@ -6,17 +6,25 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 
-async def show(
+async def edit_or_send(
     callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Edit the message in place (or send a new one if Telegram no longer has it)."""
-    await callback.answer()
-    if isinstance(callback.message, Message):
+    """Replace the pressed message; send a new one when it is too old to edit."""
+    message = callback.message
+    if isinstance(message, Message):
         try:
-            await callback.message.edit_text(text, reply_markup=markup)
+            await message.edit_text(text, reply_markup=markup)
         except TelegramBadRequest as error:
             # Pressing a button that leads to the screen already shown is not a failure.
             if "message is not modified" not in error.message:
                 raise
-    elif callback.message is not None and callback.bot is not None:
-        await callback.bot.send_message(callback.message.chat.id, text, reply_markup=markup)
+    elif message is not None and callback.bot is not None:
+        await callback.bot.send_message(message.chat.id, text, reply_markup=markup)
+
+
+async def show(
+    callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer the press, then put `text` in place of the pressed message."""
+    await callback.answer()
+    await edit_or_send(callback, text, markup)

@@ -16,8 +16,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from handlers.callbacks import SearchCb
-from handlers.clients import edit_or_send, show_card
+from handlers.clients import show_card
 from handlers.keyboards.clients import search_keyboard
+from handlers.replies import edit_or_send
 from handlers.viewer import install
 from handlers.views import search_text
 from services.access import Viewer
