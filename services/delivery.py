@@ -173,19 +173,26 @@ async def record_skipped(uow: UnitOfWork, key: DeliveryKey, now: datetime, reaso
     return inserted is not None
 
 
+async def _update_delivery(uow: UnitOfWork, claim_: Claim, **values: Any) -> None:
+    """Set fields of the claimed ledger row (inside an open unit of work; no commit)."""
+    await uow.session.execute(
+        update(Delivery)
+        .where(Delivery.id == claim_.delivery_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def mark_sent(uow: UnitOfWork, claim_: Claim, now: datetime, attempts: int) -> None:
     """The message went out (commits)."""
     async with uow:
-        await uow.session.execute(
-            update(Delivery)
-            .where(Delivery.id == claim_.delivery_id)
-            .values(
-                status=DeliveryStatus.SENT.value,
-                attempts=claim_.previous_attempts + attempts,
-                sent_at=now,
-                error=None,
-            )
-            .execution_options(synchronize_session=False)
+        await _update_delivery(
+            uow,
+            claim_,
+            status=DeliveryStatus.SENT.value,
+            attempts=claim_.previous_attempts + attempts,
+            sent_at=now,
+            error=None,
         )
         await uow.commit()
 
@@ -193,15 +200,12 @@ async def mark_sent(uow: UnitOfWork, claim_: Claim, now: datetime, attempts: int
 async def mark_failed(uow: UnitOfWork, claim_: Claim, attempts: int, error: str) -> None:
     """Sending failed after the sender's retries (commits); a later tick may retry."""
     async with uow:
-        await uow.session.execute(
-            update(Delivery)
-            .where(Delivery.id == claim_.delivery_id)
-            .values(
-                status=DeliveryStatus.FAILED.value,
-                attempts=claim_.previous_attempts + attempts,
-                error=error[:ERROR_MAX_LENGTH],
-            )
-            .execution_options(synchronize_session=False)
+        await _update_delivery(
+            uow,
+            claim_,
+            status=DeliveryStatus.FAILED.value,
+            attempts=claim_.previous_attempts + attempts,
+            error=error[:ERROR_MAX_LENGTH],
         )
         await uow.commit()
 
@@ -209,11 +213,8 @@ async def mark_failed(uow: UnitOfWork, claim_: Claim, attempts: int, error: str)
 async def mark_skipped(uow: UnitOfWork, claim_: Claim, reason: str) -> None:
     """Nothing to send after all (e.g. the call-back was replaced by a newer log); commits."""
     async with uow:
-        await uow.session.execute(
-            update(Delivery)
-            .where(Delivery.id == claim_.delivery_id)
-            .values(status=DeliveryStatus.SKIPPED.value, error=reason[:ERROR_MAX_LENGTH])
-            .execution_options(synchronize_session=False)
+        await _update_delivery(
+            uow, claim_, status=DeliveryStatus.SKIPPED.value, error=reason[:ERROR_MAX_LENGTH]
         )
         await uow.commit()
 
@@ -221,15 +222,12 @@ async def mark_skipped(uow: UnitOfWork, claim_: Claim, reason: str) -> None:
 async def mark_blocked(uow: UnitOfWork, claim_: Claim, attempts: int, error: str) -> None:
     """The user blocked the bot: close the delivery and deactivate the user, atomically."""
     async with uow:
-        await uow.session.execute(
-            update(Delivery)
-            .where(Delivery.id == claim_.delivery_id)
-            .values(
-                status=DeliveryStatus.BLOCKED.value,
-                attempts=claim_.previous_attempts + attempts,
-                error=error[:ERROR_MAX_LENGTH],
-            )
-            .execution_options(synchronize_session=False)
+        await _update_delivery(
+            uow,
+            claim_,
+            status=DeliveryStatus.BLOCKED.value,
+            attempts=claim_.previous_attempts + attempts,
+            error=error[:ERROR_MAX_LENGTH],
         )
         await uow.session.execute(
             update(User)
