@@ -8,7 +8,14 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bot.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers
+from bot.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    SubParsers,
+    read_segmentation_config,
+)
 from bot.cli.importing import parse_column_map
 from services.analytics.settings import SegmentationSettings
 from services.importing import ImportFileError
@@ -49,12 +56,11 @@ def register(subparsers: SubParsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        settings = (
-            SegmentationSettings.from_toml(args.config, _table(args.config))
-            if args.config
-            else SegmentationSettings()
-        )
+        settings = read_segmentation_config(args.config) if args.config else SegmentationSettings()
         result = analyze_file(args.file, args.as_of, settings, parse_column_map(args.column_map))
+    except CommandError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
     except (ImportFileError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -73,14 +79,6 @@ def handle(args: argparse.Namespace) -> int:
         args.model_json.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
         print(f"Wrote the model to {args.model_json}")
     return EXIT_FAILED if result.rejected else EXIT_OK
-
-
-def _table(path: Path) -> str | None:
-    """Accept settings at the top level of the file or under [segmentation]."""
-    import tomllib
-
-    with path.open("rb") as file:
-        return "segmentation" if "segmentation" in tomllib.load(file) else None
 
 
 def _print_rejected(result: FileAnalysis) -> None:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings, load_settings
+from services.analytics.settings import SegmentationSettings
 from services.db.engine import make_engine, make_session_factory
 from services.db.schema import SchemaNotReady, ensure_schema
 from services.uow import UnitOfWorkFactory
@@ -65,3 +68,13 @@ def run_command(main: Callable[[Settings], Awaitable[int]]) -> int:
     except OSError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def read_segmentation_config(path: Path) -> SegmentationSettings:
+    """Settings at the top level of the file or under [segmentation]."""
+    try:
+        with path.open("rb") as file:
+            table = "segmentation" if "segmentation" in tomllib.load(file) else None
+        return SegmentationSettings.from_toml(path, table)
+    except (OSError, tomllib.TOMLDecodeError, ValueError) as error:
+        raise CommandError(f"{path}: {error}", EXIT_USAGE) from error

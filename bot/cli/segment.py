@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.cli.common import EXIT_OK, SubParsers, open_database, run_command
+from bot.cli.common import (
+    EXIT_OK,
+    SubParsers,
+    open_database,
+    read_segmentation_config,
+    run_command,
+)
 from bot.config import Settings
 from services.segmentation import SegmentationOutcome, recompute_segments
+from services.settings_store import save_segmentation_settings
 
 MIGRATIONS_SHOWN = 30
 
@@ -22,6 +30,12 @@ def register(subparsers: SubParsers) -> None:
         type=date.fromisoformat,
         help="compute as known on this date, YYYY-MM-DD (default: today in the company zone)",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE.toml",
+        help="store these segmentation settings (thresholds, cadence table) before computing",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -29,6 +43,10 @@ def handle(args: argparse.Namespace) -> int:
     async def main(settings: Settings) -> int:
         as_of = args.as_of or _today(settings.default_timezone)
         async with open_database(settings) as database:
+            if args.config is not None:
+                stored = read_segmentation_config(args.config)
+                await save_segmentation_settings(database.uow_factory(), stored)
+                print(f"Segmentation settings from {args.config} stored.")
             outcome = await recompute_segments(
                 database.uow_factory(), as_of, timezone=settings.default_timezone
             )
