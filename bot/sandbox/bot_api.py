@@ -417,44 +417,34 @@ async def send_message(call: Call) -> dict[str, Any]:
     return _sent(call, chat, message, keyboard)
 
 
-@method("sendPhoto")
-async def send_photo(call: Call) -> dict[str, Any]:
+async def _send_media(call: Call, kind: str) -> dict[str, Any]:
+    """sendPhoto and sendDocument: one stored file (`kind`) with an optional caption."""
     chat = await call.chat()
     caption = call.content("caption", caption=True)
     inline, keyboard = call.markup(inline_only=False)
     reply_to = call.reply_to(chat)
-    photo = call.stored_file("photo", "photo")
+    media = {kind: call.stored_file(kind, kind)}
     call.rate_limit(chat)
     message = call.state.add_message(
         chat,
         call.bot,
         from_bot=True,
-        photo=photo,
         caption=caption,
         reply_markup=inline,
         reply_to=reply_to,
+        **media,
     )
     return _sent(call, chat, message, keyboard)
+
+
+@method("sendPhoto")
+async def send_photo(call: Call) -> dict[str, Any]:
+    return await _send_media(call, "photo")
 
 
 @method("sendDocument")
 async def send_document(call: Call) -> dict[str, Any]:
-    chat = await call.chat()
-    caption = call.content("caption", caption=True)
-    inline, keyboard = call.markup(inline_only=False)
-    reply_to = call.reply_to(chat)
-    document = call.stored_file("document", "document")
-    call.rate_limit(chat)
-    message = call.state.add_message(
-        chat,
-        call.bot,
-        from_bot=True,
-        document=document,
-        caption=caption,
-        reply_markup=inline,
-        reply_to=reply_to,
-    )
-    return _sent(call, chat, message, keyboard)
+    return await _send_media(call, "document")
 
 
 @method("sendChatAction")
