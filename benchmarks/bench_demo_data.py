@@ -20,9 +20,9 @@ import time
 from datetime import date
 from pathlib import Path
 
+from demo_data import DEFAULT_SEED, iter_demo_chunks, load_demo_base
 from services.db.engine import make_engine, make_session_factory
 from services.db.schema import upgrade
-from services.demo_data import DEFAULT_SEED, iter_demo_chunks, load_demo_base
 from services.uow import UnitOfWorkFactory
 
 DEFAULT_BENCH_CLIENTS = 100_000

@@ -75,7 +75,7 @@ def _free_port() -> int:
 def _serve_sandbox(port: int, managers: int) -> None:
     from aiohttp import web
 
-    from bot.sandbox import LimitsConfig, SandboxConfig, create_app
+    from sandbox import LimitsConfig, SandboxConfig, create_app
 
     identities = [
         {"id": FIRST_TELEGRAM_ID + i, "first_name": f"Менеджер {i}", "role": "manager"}

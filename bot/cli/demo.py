@@ -16,9 +16,9 @@ from bot.cli.common import EXIT_OK, SubParsers, open_database, run_command
 from bot.cli.demo_data import format_summary
 from bot.cli.run import serve
 from bot.config import Settings
-from bot.sandbox import Sandbox, SandboxConfig
+from demo_data import load_demo_base
+from sandbox import Sandbox, SandboxConfig
 from services.db.schema import upgrade
-from services.demo_data import load_demo_base
 from services.segmentation import recompute_segments
 from services.uow import UnitOfWorkFactory
 from services.users import list_users

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 
 from bot.cli.common import EXIT_OK, EXIT_USAGE, CommandError, SubParsers, open_database, run_command
 from bot.config import Settings
-from services.demo_data import (
+from demo_data import (
     DEFAULT_CLIENTS,
     DEFAULT_SEED,
     DEMO_USERS,
     DemoSummary,
     load_demo_base,
 )
-from services.demo_data.generator import CHUNK_CLIENTS
+from demo_data.generator import CHUNK_CLIENTS
 from services.errors import DemoDataConflict
 
 

@@ -46,7 +46,7 @@ import pytest
 
 from bot.app import Application, create_application
 from bot.config import Settings
-from bot.sandbox import LimitsConfig, Sandbox, SandboxConfig
+from sandbox import LimitsConfig, Sandbox, SandboxConfig
 from services.clock import FixedClock
 from services.db.engine import make_engine, make_session_factory
 from services.db.models import (

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.sandbox import Sandbox, SandboxConfig
+from sandbox import Sandbox, SandboxConfig
 from tests.e2e.sandbox_harness import SandboxClient
 
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_application
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from scheduler.jobs import JobContext, tick
 from scheduler.sender import Sender
 from services.db.models import Delivery, User

@@ -26,7 +26,7 @@ from aiogram.types import (
     User,
 )
 
-from bot.sandbox import LimitsConfig, Sandbox, SandboxConfig
+from sandbox import LimitsConfig, Sandbox, SandboxConfig
 from tests.e2e.sandbox_harness import DEFAULT_TOKEN, SandboxClient, make_bot, tiny_png
 
 ANN = 101

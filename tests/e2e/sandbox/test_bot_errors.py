@@ -16,7 +16,7 @@ from aiogram.exceptions import (
 from aiogram.filters import Command, CommandObject
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.sandbox import LimitsConfig, Sandbox, SandboxConfig
+from sandbox import LimitsConfig, Sandbox, SandboxConfig
 from tests.e2e.sandbox_harness import SandboxClient, make_bot, run_polling
 
 ANN = 101

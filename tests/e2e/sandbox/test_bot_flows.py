@@ -16,7 +16,7 @@ from aiogram.types import (
     Message,
 )
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.e2e.sandbox_harness import PollingRunner, SandboxClient, run_polling, tiny_png
 
 ANN = 101

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from aiogram import Bot
 
-from bot.sandbox import Sandbox, SandboxConfig
+from sandbox import Sandbox, SandboxConfig
 from tests.e2e.sandbox_harness import SandboxClient, make_bot
 
 ANN = 101

@@ -8,7 +8,7 @@ import pytest
 from aiogram import Dispatcher, Router
 from aiogram.types import Message
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.e2e.sandbox_harness import SandboxClient, SandboxTimeout, run_polling
 
 

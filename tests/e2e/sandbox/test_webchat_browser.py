@@ -16,7 +16,7 @@ from aiogram.types import (
     Message,
 )
 
-from bot.sandbox import Sandbox, SandboxConfig
+from sandbox import Sandbox, SandboxConfig
 from tests.e2e.sandbox_harness import SandboxClient, run_polling, tiny_png
 
 async_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")

@@ -13,10 +13,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.sandbox.bot_api import CANONICAL, STATE_KEY
-from bot.sandbox.errors import ControlError
-from bot.sandbox.media import guess_mime_type
-from bot.sandbox.state import Content, Fault, SandboxState, StoredMessage, command_entities
+from sandbox.bot_api import CANONICAL, STATE_KEY
+from sandbox.errors import ControlError
+from sandbox.media import guess_mime_type
+from sandbox.state import Content, Fault, SandboxState, StoredMessage, command_entities
 
 _PROFILE_FIELDS = ("first_name", "last_name", "username", "language_code")
 _FAULT_ERRORS = {400, 403, 409, 429, 500, 502, 503, "timeout"}

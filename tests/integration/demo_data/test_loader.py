@@ -10,6 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main as cli_main
+from demo_data import (
+    DemoFrames,
+    demo_summary,
+    generate_demo,
+    load_demo_base,
+    wipe_demo_base,
+)
 from services.db.models import (
     Client,
     ClientPhone,
@@ -18,13 +25,6 @@ from services.db.models import (
     SegmentSnapshot,
     Transaction,
     User,
-)
-from services.demo_data import (
-    DemoFrames,
-    demo_summary,
-    generate_demo,
-    load_demo_base,
-    wipe_demo_base,
 )
 from services.errors import DemoDataConflict
 from services.segmentation import recompute_segments

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from bot.sandbox.config import SandboxConfig
-from bot.sandbox.errors import ApiError, ControlError
-from bot.sandbox.media import image_size
-from bot.sandbox.state import Content, SandboxState, command_entities
+from sandbox.config import SandboxConfig
+from sandbox.errors import ApiError, ControlError
+from sandbox.media import image_size
+from sandbox.state import Content, SandboxState, command_entities
 
 TOKEN = "42:secret"
 

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.sandbox.config import LimitsConfig
-from bot.sandbox.errors import bad_request, too_many_requests
+from sandbox.config import LimitsConfig
+from sandbox.errors import bad_request, too_many_requests
 
 Clock = Callable[[], float]
 

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sandbox.config import SandboxConfig
-from bot.sandbox.errors import ApiError, ControlError, bad_request
-from bot.sandbox.limits import RateLimiter
-from bot.sandbox.telegram_html import utf16_length
+from sandbox.config import SandboxConfig
+from sandbox.errors import ApiError, ControlError, bad_request
+from sandbox.limits import RateLimiter
+from sandbox.telegram_html import utf16_length
 
 # Telegram's default when a bot never passed allowed_updates: everything but these three.
 logger = logging.getLogger(__name__)

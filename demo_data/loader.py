@@ -25,6 +25,14 @@ from sqlalchemy import BigInteger, ColumnElement, Table, delete, func, insert, s
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from demo_data.generator import (
+    DEFAULT_CLIENTS,
+    DEFAULT_SEED,
+    EXTERNAL_ID_PREFIX,
+    DemoChunk,
+    iter_demo_chunks,
+)
+from demo_data.vocabulary import DEMO_TELEGRAM_IDS, DEMO_USERS
 from services.db.models import (
     Client,
     ClientPhone,
@@ -35,14 +43,6 @@ from services.db.models import (
     Transaction,
     User,
 )
-from services.demo_data.generator import (
-    DEFAULT_CLIENTS,
-    DEFAULT_SEED,
-    EXTERNAL_ID_PREFIX,
-    DemoChunk,
-    iter_demo_chunks,
-)
-from services.demo_data.vocabulary import DEMO_TELEGRAM_IDS, DEMO_USERS
 from services.errors import DemoDataConflict
 from services.uow import UnitOfWork
 

@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from services.db.models import Channel, Outcome, Role
-from services.demo_data import (
+from demo_data import (
     CATEGORIES,
     DEMO_USERS,
     DemoFrames,
@@ -20,7 +19,8 @@ from services.demo_data import (
     inn_check_digits_ok,
     iter_demo_chunks,
 )
-from services.demo_data.vocabulary import PROFILES
+from demo_data.vocabulary import PROFILES
+from services.db.models import Channel, Outcome, Role
 from services.normalize import normalize_name, normalize_phones
 
 AS_OF = date(2026, 6, 30)

@@ -18,8 +18,8 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.sandbox.config import LimitsConfig
-from bot.sandbox.errors import (
+from sandbox.config import LimitsConfig
+from sandbox.errors import (
     ApiError,
     bad_request,
     blocked_by_user,
@@ -27,10 +27,10 @@ from bot.sandbox.errors import (
     too_many_requests,
     unauthorized,
 )
-from bot.sandbox.limits import check_inline_keyboard, check_text_length
-from bot.sandbox.media import guess_mime_type, image_mime_type, image_size
-from bot.sandbox.state import Chat, Content, Fault, SandboxState, StoredFile, StoredMessage
-from bot.sandbox.telegram_html import EntityParseError, parse_html
+from sandbox.limits import check_inline_keyboard, check_text_length
+from sandbox.media import guess_mime_type, image_mime_type, image_size
+from sandbox.state import Chat, Content, Fault, SandboxState, StoredFile, StoredMessage
+from sandbox.telegram_html import EntityParseError, parse_html
 
 logger = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.config import LimitsConfig
-from bot.sandbox.errors import ApiError
-from bot.sandbox.limits import (
+from sandbox.config import LimitsConfig
+from sandbox.errors import ApiError
+from sandbox.limits import (
     RateLimiter,
     TokenBucket,
     check_callback_data,

@@ -51,7 +51,7 @@ class LimitsConfig:
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """Everything a :class:`~bot.sandbox.server.Sandbox` needs; all fields have demo defaults."""
+    """Everything a :class:`~sandbox.server.Sandbox` needs; all fields have demo defaults."""
 
     host: str = "127.0.0.1"
     port: int = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.telegram_html import EntityParseError, parse_html, utf16_length
+from sandbox.telegram_html import EntityParseError, parse_html, utf16_length
 
 
 def test_tags_become_entities_and_references_are_decoded() -> None:

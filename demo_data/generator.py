@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from demo_data import vocabulary as v
 from services.analytics.segmentation import classify_abc, classify_xyz
 from services.analytics.settings import SEGMENTS, SegmentationSettings
 from services.analytics.summary import window_bounds
 from services.db.models import Channel, Outcome
-from services.demo_data import vocabulary as v
 from services.normalize import normalize_name
 
 DEFAULT_SEED = 20240601

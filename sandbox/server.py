@@ -8,12 +8,12 @@ from typing import Self
 
 from aiohttp import web
 
-from bot.sandbox import bot_api, control
-from bot.sandbox.bot_api import STATE_KEY
-from bot.sandbox.config import SandboxConfig
-from bot.sandbox.state import SandboxState
+from sandbox import bot_api, control
+from sandbox.bot_api import STATE_KEY
+from sandbox.config import SandboxConfig
+from sandbox.state import SandboxState
 
-_STATIC = resources.files("bot.sandbox") / "static"
+_STATIC = resources.files("sandbox") / "static"
 
 
 def create_app(

@@ -5,7 +5,7 @@
 is in the database; `DEMO_USERS` are the fixed identities the sandbox offers.
 """
 
-from services.demo_data.generator import (
+from demo_data.generator import (
     DEFAULT_CLIENTS,
     DEFAULT_SEED,
     EXTERNAL_ID_PREFIX,
@@ -16,14 +16,14 @@ from services.demo_data.generator import (
     inn_check_digits_ok,
     iter_demo_chunks,
 )
-from services.demo_data.loader import (
+from demo_data.loader import (
     DemoLoadResult,
     DemoSummary,
     demo_summary,
     load_demo_base,
     wipe_demo_base,
 )
-from services.demo_data.vocabulary import CATEGORIES, DEMO_TELEGRAM_IDS, DEMO_USERS, DemoUser
+from demo_data.vocabulary import CATEGORIES, DEMO_TELEGRAM_IDS, DEMO_USERS, DemoUser
 
 __all__ = [
     "CATEGORIES",

@@ -1,4 +1,4 @@
-"""``python -m bot.sandbox``: run the sandbox alone, e.g. to try the web chat."""
+"""``python -m sandbox``: run the sandbox alone, e.g. to try the web chat."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 
 from aiohttp import web
 
-from bot.sandbox.config import LimitsConfig, SandboxConfig
-from bot.sandbox.server import create_app
+from sandbox.config import LimitsConfig, SandboxConfig
+from sandbox.server import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
