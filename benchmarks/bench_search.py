@@ -35,7 +35,7 @@ from services.db.engine import make_engine, make_session_factory
 from services.db.models import Client, ClientPhone, Role, User
 from services.db.schema import upgrade
 from services.normalize import normalize_name
-from services.search import search_clients, transliterate_to_latin
+from services.search import SearchIndexStore, search_clients, transliterate_to_latin
 from services.uow import UnitOfWorkFactory
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -240,8 +240,9 @@ async def run(args: argparse.Namespace) -> int:
 
         head = Viewer(user_id=100, role=Role.HEAD)
         managers = [Viewer(user_id=1 + n, role=Role.MANAGER) for n in range(MANAGERS)]
+        index = SearchIndexStore(uow_factory)
         started = time.perf_counter()
-        await search_clients(uow_factory(), head, "прогрев", now=NOW)
+        await search_clients(uow_factory(), index, head, "прогрев", now=NOW)
         print(f"index built in {time.perf_counter() - started:.2f} s (first search)")
 
         queries = make_queries(clients, args.queries, rng)
@@ -254,7 +255,7 @@ async def run(args: argparse.Namespace) -> int:
         for number, (kind, query) in enumerate(queries):
             viewer = head if number % 2 == 0 else managers[number % MANAGERS]
             began = time.perf_counter()
-            page = await search_clients(uow_factory(), viewer, query, now=NOW)
+            page = await search_clients(uow_factory(), index, viewer, query, now=NOW)
             timings.append((time.perf_counter() - began) * 1000)
             by_kind.setdefault(kind, []).append(timings[-1])
             found += page.total > 0
@@ -279,6 +280,7 @@ async def run(args: argparse.Namespace) -> int:
         print(f"target p95 <= {TARGET_P95_MS:.0f} ms: {'met' if ok else 'MISSED'}")
         return 0 if ok else 1
     finally:
+        await index.close()
         await engine.dispose()
         if args.keep:
             print(f"kept {workdir}")

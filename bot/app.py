@@ -1,4 +1,8 @@
-"""The composition root: settings, engine, Bot, Dispatcher and scheduler are built here only."""
+"""The composition root: settings, engine, Bot, Dispatcher and scheduler are built here only.
+
+Long-lived objects go into the Dispatcher's data (the company rules, the unit-of-work
+factory, the clock, the search index); per-update ones come from `ContextMiddleware`.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +24,16 @@ from bot.middlewares import ContextMiddleware
 from bot.storage import DatabaseStorage
 from handlers import build_routers
 from scheduler.runner import PushScheduler
+from services.access import CompanyPolicy
 from services.clock import Clock, SystemClock
 from services.db.engine import make_engine, make_session_factory
 from services.db.schema import ensure_schema
+from services.search import SearchIndexStore
 from services.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+POLLING_STOP_TIMEOUT = 15.0
 
 
 def build_bot(token: str, api_base: str = "") -> Bot:
@@ -34,41 +42,32 @@ def build_bot(token: str, api_base: str = "") -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
-def build_storage(settings: Settings, uow_factory: UnitOfWorkFactory) -> BaseStorage:
+def build_storage(redis_url: str, uow_factory: UnitOfWorkFactory) -> BaseStorage:
     """Conversation state in Redis when configured, otherwise in the database."""
-    if settings.redis_url:
+    if redis_url:
         from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 
-        return RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
-        )
+        return RedisStorage.from_url(redis_url, key_builder=DefaultKeyBuilder(with_destiny=True))
     return DatabaseStorage(uow_factory.session_factory)
 
 
 def build_dispatcher(
-    settings: Settings, uow_factory: UnitOfWorkFactory, storage: BaseStorage, clock: Clock
+    company: CompanyPolicy,
+    uow_factory: UnitOfWorkFactory,
+    storage: BaseStorage,
+    clock: Clock,
+    search_index: SearchIndexStore,
 ) -> Dispatcher:
     dispatcher = Dispatcher(
-        storage=storage, settings=settings, uow_factory=uow_factory, clock=clock
+        storage=storage,
+        company=company,
+        uow_factory=uow_factory,
+        clock=clock,
+        search_index=search_index,
     )
-    dispatcher.update.outer_middleware(ContextMiddleware(uow_factory, settings.default_language))
+    dispatcher.update.outer_middleware(ContextMiddleware(uow_factory, company, clock))
     dispatcher.include_routers(*build_routers())
     return dispatcher
-
-
-def attach_scheduler(app: Application) -> PushScheduler:
-    """The push scheduler, started and stopped with the Dispatcher."""
-    push_scheduler = PushScheduler(
-        app.bot,
-        app.uow_factory,
-        app.clock,
-        default_timezone=app.settings.default_timezone,
-        default_language=app.settings.default_language,
-    )
-    app.dispatcher.startup.register(push_scheduler.start)
-    app.dispatcher.shutdown.register(push_scheduler.stop)
-    app.dispatcher["push_scheduler"] = push_scheduler
-    return push_scheduler
 
 
 @dataclass
@@ -81,8 +80,22 @@ class Application:
     bot: Bot
     dispatcher: Dispatcher
     clock: Clock
+    search_index: SearchIndexStore
     scheduler: PushScheduler | None = None
     _polling: asyncio.Task[None] | None = field(default=None, repr=False)
+    _polling_started: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    def __post_init__(self) -> None:
+        self.dispatcher.startup.register(self._on_startup)
+
+    async def _on_startup(self) -> None:
+        self._polling_started.set()
+        self.search_index.start()
+
+    @property
+    def polling(self) -> asyncio.Task[None] | None:
+        """The background polling task while `start_polling` runs it."""
+        return self._polling
 
     async def start_polling(self) -> None:
         """Start long polling in the background (returns at once)."""
@@ -92,21 +105,35 @@ class Application:
             )
         )
 
-    async def run_polling(self) -> None:
-        await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False)
-
     async def close(self) -> None:
         if self._polling is not None:
-            if self.dispatcher._running_lock.locked():  # polling has started
+            if self._polling_started.is_set() and not self._polling.done():
                 await self.dispatcher.stop_polling()
             try:
-                await asyncio.wait_for(self._polling, timeout=15)
+                await asyncio.wait_for(self._polling, timeout=POLLING_STOP_TIMEOUT)
             except (TimeoutError, asyncio.CancelledError):
                 self._polling.cancel()
             self._polling = None
+        await self.search_index.close()
         await self.dispatcher.storage.close()
         await self.bot.session.close()
         await self.engine.dispose()
+
+
+def attach_scheduler(app: Application) -> PushScheduler:
+    """The push scheduler, started and stopped with the Dispatcher."""
+    company = app.settings.company
+    push_scheduler = PushScheduler(
+        app.bot,
+        app.uow_factory,
+        app.clock,
+        default_timezone=company.default_timezone,
+        default_language=company.default_language,
+    )
+    app.dispatcher.startup.register(push_scheduler.start)
+    app.dispatcher.shutdown.register(push_scheduler.stop)
+    app.dispatcher["push_scheduler"] = push_scheduler
+    return push_scheduler
 
 
 async def create_application(
@@ -123,14 +150,17 @@ async def create_application(
     With `scheduler=True` the push scheduler starts and stops with the Dispatcher (polling);
     tests leave it off and call `scheduler.jobs.tick` with their own clock.
     """
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.url)
     await ensure_schema(engine)
     uow_factory = UnitOfWorkFactory(make_session_factory(engine))
     clock = clock or SystemClock()
-    bot = build_bot(token, settings.telegram_api_base if api_base is None else api_base)
-    storage = build_storage(settings, uow_factory)
-    dispatcher = build_dispatcher(settings, uow_factory, storage, clock)
-    app = Application(settings, engine, uow_factory, bot, dispatcher, clock)
+    bot = build_bot(token, settings.telegram.api_base if api_base is None else api_base)
+    storage = build_storage(settings.redis.url, uow_factory)
+    search_index = SearchIndexStore(uow_factory)
+    dispatcher = build_dispatcher(
+        settings.company.policy(), uow_factory, storage, clock, search_index
+    )
+    app = Application(settings, engine, uow_factory, bot, dispatcher, clock, search_index)
     if scheduler:
         app.scheduler = attach_scheduler(app)
     if configure is not None:

@@ -43,6 +43,7 @@ from services.db.models import (
     Transaction,
     User,
 )
+from services.db.versions import clients_changed
 from services.errors import DemoDataConflict
 from services.uow import UnitOfWork
 
@@ -133,6 +134,7 @@ async def load_demo_base(
             written += len(chunk.clients)
             if progress is not None:
                 progress(written, clients)
+        await clients_changed(uow)
         await uow.commit()
         return DemoLoadResult(True, wiped, await _summary(session, as_of))
 
@@ -141,6 +143,7 @@ async def wipe_demo_base(uow: UnitOfWork) -> bool:
     """Delete the demo base; True if there was anything to delete; opens `uow`, commits."""
     async with uow:
         wiped = await _wipe(uow.session)
+        await clients_changed(uow)
         await uow.commit()
     return wiped
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import access, admin, calls, clients, common, digest, errors, lists, search
+from handlers import (
+    access,
+    admin,
+    calls,
+    clients,
+    common,
+    digest,
+    errors,
+    lists,
+    search,
+    settings,
+)
 
 
 def build_routers() -> list[Router]:
@@ -13,6 +24,7 @@ def build_routers() -> list[Router]:
         errors.create_router(),
         access.create_router(),  # strangers and invite links: before anything else
         common.create_router(),
+        settings.create_router(),  # after /cancel and /start: a command ends a settings question
         admin.create_router(),
         calls.create_router(),  # call logging steps, incl. free-text comments in that state
         clients.create_router(),

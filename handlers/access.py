@@ -6,66 +6,69 @@ deactivated person, who is a stranger again) reaches any feature below.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import Bot, Router
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from bot.commands import set_user_commands
-from handlers.greeting import greeting, welcome
-from services.clock import Clock
-from services.i18n import Translator
 from services.invites import redeem_invite
 from services.uow import UnitOfWork
 from services.users import UserDTO
+from ui.i18n import Translator
+from ui.menus import set_user_commands
+from ui.texts.greeting import greeting, welcome
 
 
 def is_stranger(_: TelegramObject, user: UserDTO | None = None) -> bool:
     return user is None
 
 
+async def start_with_invite(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    uow: UnitOfWork,
+    now: datetime,
+    user: UserDTO | None,
+    tr: Translator,
+    lang: str,
+) -> None:
+    """`/start <code>`: register the newcomer with the invite's role."""
+    if user is not None:
+        await message.answer(f"{tr('access.already_registered')}\n\n{greeting(user, tr)}")
+        return
+    person = message.from_user
+    assert person is not None  # a private chat message always has a sender
+    registration = await redeem_invite(
+        uow,
+        code=command.args or "",
+        telegram_id=person.id,
+        name=person.full_name,
+        language=person.language_code,
+        now=now,
+    )
+    newcomer = registration.user
+    language = newcomer.language or lang
+    await set_user_commands(bot, person.id, newcomer.role, language)
+    await message.answer(
+        welcome(newcomer, Translator(language), returning=registration.reactivated)
+    )
+
+
+async def refuse_message(message: Message, tr: Translator) -> None:
+    """Anything else from a stranger: how to get access, and nothing more."""
+    await message.answer(tr("access.refusal"))
+
+
+async def refuse_button(callback: CallbackQuery, tr: Translator) -> None:
+    """A button pressed by a stranger (e.g. on an old message after deactivation)."""
+    await callback.answer(tr("access.refusal_short"), show_alert=True)
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
-
-    @router.message(CommandStart(deep_link=True))
-    async def start_with_invite(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        uow: UnitOfWork,
-        clock: Clock,
-        user: UserDTO | None,
-        tr: Translator,
-        lang: str,
-    ) -> None:
-        """`/start <code>`: register the newcomer with the invite's role."""
-        if user is not None:
-            await message.answer(f"{tr('access.already_registered')}\n\n{greeting(user, tr)}")
-            return
-        person = message.from_user
-        assert person is not None  # a private chat message always has a sender
-        registration = await redeem_invite(
-            uow,
-            code=command.args or "",
-            telegram_id=person.id,
-            name=person.full_name,
-            language=person.language_code,
-            now=clock.now(),
-        )
-        newcomer = registration.user
-        language = newcomer.language or lang
-        await set_user_commands(bot, person.id, newcomer.role, language)
-        await message.answer(
-            welcome(newcomer, Translator(language), returning=registration.reactivated)
-        )
-
-    @router.message(is_stranger)
-    async def refuse_message(message: Message, tr: Translator) -> None:
-        """Anything else from a stranger: how to get access, and nothing more."""
-        await message.answer(tr("access.refusal"))
-
-    @router.callback_query(is_stranger)
-    async def refuse_button(callback: CallbackQuery, tr: Translator) -> None:
-        """A button pressed by a stranger (e.g. on an old message after deactivation)."""
-        await callback.answer(tr("access.refusal_short"), show_alert=True)
-
+    router.message.register(start_with_invite, CommandStart(deep_link=True))
+    router.message.register(refuse_message, is_stranger)
+    router.callback_query.register(refuse_button, is_stranger)
     return router

@@ -17,20 +17,8 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from handlers.callbacks import CalendarCb, CallAction, CallCb, CardAction, ClientCb, UndoCb
 from handlers.clients import show_card
-from handlers.keyboards.calls import (
-    calendar_keyboard,
-    comment_keyboard,
-    next_contact_keyboard,
-    outcome_keyboard,
-    time_keyboard,
-    undo_keyboard,
-)
-from handlers.replies import edit_or_send
 from handlers.search import search_command
-from handlers.viewer import install
-from handlers.views import fmt_date, h, outcome_label, saved_text
 from services.access import Viewer
 from services.calls import (
     CallTarget,
@@ -47,8 +35,21 @@ from services.calls import (
 from services.clients import ClientCard
 from services.db.models import Outcome
 from services.errors import StaleAction
-from services.i18n import Translator
+from services.search import SearchIndexStore
 from services.uow import UnitOfWork
+from ui.callbacks import CalendarCb, CallAction, CallCb, CardAction, ClientCb, UndoCb
+from ui.formatting import h
+from ui.i18n import Translator
+from ui.keyboards.calls import (
+    calendar_keyboard,
+    comment_keyboard,
+    next_contact_keyboard,
+    outcome_keyboard,
+    time_keyboard,
+    undo_keyboard,
+)
+from ui.replies import edit_or_send
+from ui.texts.calls import call_prompt, saved_text, when_text
 
 LOG = "log"
 RESCHEDULE = "next"
@@ -104,23 +105,14 @@ def _choice(call: dict[str, Any]) -> NextContactChoice:
     )
 
 
-# --- Prompts --------------------------------------------------------------------------------
-
-
 def _prompt(name: str, call: dict[str, Any], tr: Translator, *question: str) -> str:
     """The conversation's header (client, outcome so far) above the next question."""
-    key = "calls.header_next" if call.get("mode") == RESCHEDULE else "calls.header"
-    lines = [tr(key, name=h(name, 100))]
-    if call.get("o"):
-        lines.append(tr("calls.saved_outcome", outcome=outcome_label(call["o"], tr)))
-    return "\n".join([*lines, *question])
+    outcome = call.get("o")
+    return call_prompt(name, outcome, tr, *question, rescheduling=call.get("mode") == RESCHEDULE)
 
 
 def _when(preview: NextContactPreview, viewer: Viewer, tr: Translator) -> str:
-    text = fmt_date(preview.on, tr.language)
-    if preview.at is not None:
-        text += f" {preview.at.astimezone(viewer.zone):%H:%M}"
-    return text
+    return when_text(preview.on, preview.at, viewer.zone, tr)
 
 
 async def _start(
@@ -262,263 +254,292 @@ async def _save(
 # --- Router ---------------------------------------------------------------------------------
 
 
-def create_router() -> Router:
-    router = install(Router(name=__name__))
-
-    @router.message(Command("log"))
-    async def log_command(
-        message: Message,
-        command: CommandObject,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """/log <query>: find the client, then log a call for them."""
-        card = await search_command(message, command, state, uow, viewer, now, tr, for_log=True)
-        if card is not None:
-            markup = outcome_keyboard(card.client_id, tr)
-            await _start(message, state, card.client_id, card.name, LOG, tr, markup)
-
-    @router.callback_query(ClientCb.filter(F.a.in_({CardAction.LOG_CALL, CardAction.NEXT_CONTACT})))
-    async def start_from_card(
-        callback: CallbackQuery,
-        callback_data: ClientCb,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """ "Log call" or "Next contact" on a card (or a row of /log results)."""
-        target = await call_target(uow, viewer, callback_data.c, now)
-        await callback.answer()
-        if not isinstance(callback.message, Message):
-            return
-        if callback_data.a == CardAction.LOG_CALL:
-            mode, markup = LOG, outcome_keyboard(target.client_id, tr)
-        else:
-            mode, markup = RESCHEDULE, next_contact_keyboard(target, tr, same_day=True)
-        await _start(callback.message, state, target.client_id, target.name, mode, tr, markup)
-
-    @router.callback_query(CallFlow.outcome, CallCb.filter(F.a == CallAction.OUTCOME))
-    async def outcome(
-        callback: CallbackQuery,
-        callback_data: CallCb,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """How the call went -> when to contact next."""
-        target = await call_target(uow, viewer, callback_data.c, now)
-        call = await _flow(state, target.client_id)
-        if callback_data.v not in set(Outcome):
-            raise StaleAction()
-        call["o"] = callback_data.v
-        await _step(state, call, CallFlow.next_contact)
-        await callback.answer()
-        text = _prompt(target.name, call, tr, tr("calls.ask_next"))
-        same_day = callback_data.v == Outcome.CALL_BACK
-        await edit_or_send(callback, text, next_contact_keyboard(target, tr, same_day=same_day))
-
-    @router.callback_query(CallFlow.next_contact, CallCb.filter(F.a == CallAction.NEXT))
-    async def next_preset(
-        callback: CallbackQuery,
-        callback_data: CallCb,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """Tomorrow, in 3 days, in a week, today, or by the segment's schedule."""
-        if callback_data.v not in set(NextContactMode) or callback_data.v == NextContactMode.DATE:
-            raise StaleAction()
-        choice = NextContactChoice(NextContactMode(callback_data.v))
-        preview = await preview_next_contact(uow, viewer, callback_data.c, choice, now)
-        call = await _flow(state, callback_data.c)
-        call["n"] = {"m": choice.mode.value}
-        await _after_next_contact(callback, state, call, preview, uow, viewer, now, tr)
-
-    @router.callback_query(CallFlow.next_contact, CallCb.filter(F.a == CallAction.CALENDAR))
-    async def open_calendar(
-        callback: CallbackQuery,
-        callback_data: CallCb,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """Pick a date: this month's calendar."""
-        target = await call_target(uow, viewer, callback_data.c, now)
-        await _flow(state, target.client_id)
-        await _show_calendar(callback, target, target.today.year, target.today.month, tr)
-
-    @router.callback_query(CallFlow.next_contact, CalendarCb.filter(F.d == 0))
-    async def calendar_month(
-        callback: CallbackQuery,
-        callback_data: CalendarCb,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """◀ ▶ in the calendar."""
-        target = await call_target(uow, viewer, callback_data.c, now)
-        await _flow(state, target.client_id)
-        if not 1 <= callback_data.m <= 12:
-            raise StaleAction()
-        await _show_calendar(callback, target, callback_data.y, callback_data.m, tr)
-
-    @router.callback_query(CallFlow.next_contact, CalendarCb.filter(F.d > 0))
-    async def calendar_day(
-        callback: CallbackQuery,
-        callback_data: CalendarCb,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """A day in the calendar."""
-        try:
-            day = date(callback_data.y, callback_data.m, callback_data.d)
-        except ValueError:
-            raise StaleAction() from None
-        choice = NextContactChoice(NextContactMode.DATE, on=day)
-        preview = await preview_next_contact(uow, viewer, callback_data.c, choice, now)
-        call = await _flow(state, callback_data.c)
-        call["n"] = {"m": NextContactMode.DATE.value, "on": day.isoformat()}
-        await _after_next_contact(callback, state, call, preview, uow, viewer, now, tr)
-
-    @router.callback_query(
-        CallFlow.time, CallCb.filter(F.a.in_({CallAction.TIME, CallAction.NO_TIME}))
+async def log_command(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    uow: UnitOfWork,
+    search_index: SearchIndexStore,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """/log <query>: find the client, then log a call for them."""
+    card = await search_command(
+        message, command, state, uow, search_index, viewer, now, tr, for_log=True
     )
-    async def time_button(
-        callback: CallbackQuery,
-        callback_data: CallCb,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """An hour to call back at (or none)."""
-        call = await _flow(state, callback_data.c)
-        at = parse_time_of_day(callback_data.v) if callback_data.a == CallAction.TIME else None
-        question = await _choose_time(state, call, at, uow, viewer, now, tr)
-        await callback.answer()
-        await edit_or_send(callback, *question)
+    if card is not None:
+        markup = outcome_keyboard(card.client_id, tr)
+        await _start(message, state, card.client_id, card.name, LOG, tr, markup)
 
-    @router.message(CallFlow.time, F.text, ~F.text.startswith("/"))
-    async def time_typed(
-        message: Message,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """A time typed as HH:MM."""
-        call = await _current_flow(state)
-        at = parse_time_of_day(message.text or "")
-        text, markup = await _choose_time(state, call, at, uow, viewer, now, tr)
-        await message.answer(text, reply_markup=markup)
 
-    @router.callback_query(CallFlow.comment, CallCb.filter(F.a == CallAction.NO_COMMENT))
-    async def no_comment(
-        callback: CallbackQuery,
-        callback_data: CallCb,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """Save without a comment."""
-        call = await _flow(state, callback_data.c)
-        await callback.answer()
-        if isinstance(callback.message, Message):
-            await _save(callback.message, state, call, uow, viewer, now, tr, edit=True)
+async def start_from_card(
+    callback: CallbackQuery,
+    callback_data: ClientCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """ "Log call" or "Next contact" on a card (or a row of /log results)."""
+    target = await call_target(uow, viewer, callback_data.c, now)
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if callback_data.a == CardAction.LOG_CALL:
+        mode, markup = LOG, outcome_keyboard(target.client_id, tr)
+    else:
+        mode, markup = RESCHEDULE, next_contact_keyboard(target, tr, same_day=True)
+    await _start(callback.message, state, target.client_id, target.name, mode, tr, markup)
 
-    @router.message(CallFlow.comment, F.voice)
-    async def voice_comment(
-        message: Message,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """A voice message as the comment (its file id is kept)."""
-        call = await _current_flow(state)
-        voice = message.voice.file_id if message.voice else None
-        await _save(
-            message,
-            state,
-            call,
-            uow,
-            viewer,
-            now,
-            tr,
-            comment=message.caption,
-            voice_file_id=voice,
-        )
 
-    @router.message(CallFlow.comment, F.text, ~F.text.startswith("/"))
-    async def text_comment(
-        message: Message,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """A typed comment."""
-        call = await _current_flow(state)
-        await _save(message, state, call, uow, viewer, now, tr, comment=message.text)
-
-    @router.message(CallFlow.outcome, ~F.text.startswith("/"))
-    @router.message(CallFlow.next_contact, ~F.text.startswith("/"))
-    @router.message(CallFlow.comment, ~F.text.startswith("/"))
-    @router.message(CallFlow.time, ~F.text.startswith("/"))
-    async def use_the_buttons(message: Message, tr: Translator) -> None:
-        """Anything else in the middle of logging a call."""
-        await message.answer(tr("calls.use_buttons"))
-
-    @router.callback_query(CallCb.filter())
-    @router.callback_query(CalendarCb.filter())
-    async def stale_button(
-        callback: CallbackQuery,
-        callback_data: CallCb | CalendarCb,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-    ) -> None:
-        """A button of a finished or cancelled conversation (or a forged one)."""
-        await call_target(uow, viewer, callback_data.c, now)  # someone else's client: refused
+async def outcome(
+    callback: CallbackQuery,
+    callback_data: CallCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """How the call went -> when to contact next."""
+    target = await call_target(uow, viewer, callback_data.c, now)
+    call = await _flow(state, target.client_id)
+    if callback_data.v not in set(Outcome):
         raise StaleAction()
+    call["o"] = callback_data.v
+    await _step(state, call, CallFlow.next_contact)
+    await callback.answer()
+    text = _prompt(target.name, call, tr, tr("calls.ask_next"))
+    same_day = callback_data.v == Outcome.CALL_BACK
+    await edit_or_send(callback, text, next_contact_keyboard(target, tr, same_day=same_day))
 
-    @router.callback_query(UndoCb.filter())
-    async def undo(
-        callback: CallbackQuery,
-        callback_data: UndoCb,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """Undo a call logged less than ten minutes ago."""
-        previous = date.fromordinal(callback_data.d) if callback_data.d > 0 else None
-        card = await undo_call(uow, viewer, callback_data.i, previous_due=previous, now=now)
-        await callback.answer(tr("calls.undone_short"))
-        await _say_then_show_card(
-            callback, tr("calls.undone", name=h(card.name, 100)), card, viewer, tr
-        )
 
+async def next_preset(
+    callback: CallbackQuery,
+    callback_data: CallCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """Tomorrow, in 3 days, in a week, today, or by the segment's schedule."""
+    if callback_data.v not in set(NextContactMode) or callback_data.v == NextContactMode.DATE:
+        raise StaleAction()
+    choice = NextContactChoice(NextContactMode(callback_data.v))
+    preview = await preview_next_contact(uow, viewer, callback_data.c, choice, now)
+    call = await _flow(state, callback_data.c)
+    call["n"] = {"m": choice.mode.value}
+    await _after_next_contact(callback, state, call, preview, uow, viewer, now, tr)
+
+
+async def open_calendar(
+    callback: CallbackQuery,
+    callback_data: CallCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """Pick a date: this month's calendar."""
+    target = await call_target(uow, viewer, callback_data.c, now)
+    await _flow(state, target.client_id)
+    await _show_calendar(callback, target, target.today.year, target.today.month, tr)
+
+
+async def calendar_month(
+    callback: CallbackQuery,
+    callback_data: CalendarCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """◀ ▶ in the calendar."""
+    target = await call_target(uow, viewer, callback_data.c, now)
+    await _flow(state, target.client_id)
+    if not 1 <= callback_data.m <= 12:
+        raise StaleAction()
+    await _show_calendar(callback, target, callback_data.y, callback_data.m, tr)
+
+
+async def calendar_day(
+    callback: CallbackQuery,
+    callback_data: CalendarCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """A day in the calendar."""
+    try:
+        day = date(callback_data.y, callback_data.m, callback_data.d)
+    except ValueError:
+        raise StaleAction() from None
+    choice = NextContactChoice(NextContactMode.DATE, on=day)
+    preview = await preview_next_contact(uow, viewer, callback_data.c, choice, now)
+    call = await _flow(state, callback_data.c)
+    call["n"] = {"m": NextContactMode.DATE.value, "on": day.isoformat()}
+    await _after_next_contact(callback, state, call, preview, uow, viewer, now, tr)
+
+
+async def time_button(
+    callback: CallbackQuery,
+    callback_data: CallCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """An hour to call back at (or none)."""
+    call = await _flow(state, callback_data.c)
+    at = parse_time_of_day(callback_data.v) if callback_data.a == CallAction.TIME else None
+    question = await _choose_time(state, call, at, uow, viewer, now, tr)
+    await callback.answer()
+    await edit_or_send(callback, *question)
+
+
+async def time_typed(
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """A time typed as HH:MM."""
+    call = await _current_flow(state)
+    at = parse_time_of_day(message.text or "")
+    text, markup = await _choose_time(state, call, at, uow, viewer, now, tr)
+    await message.answer(text, reply_markup=markup)
+
+
+async def no_comment(
+    callback: CallbackQuery,
+    callback_data: CallCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """Save without a comment."""
+    call = await _flow(state, callback_data.c)
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await _save(callback.message, state, call, uow, viewer, now, tr, edit=True)
+
+
+async def voice_comment(
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """A voice message as the comment (its file id is kept)."""
+    call = await _current_flow(state)
+    voice = message.voice.file_id if message.voice else None
+    await _save(
+        message,
+        state,
+        call,
+        uow,
+        viewer,
+        now,
+        tr,
+        comment=message.caption,
+        voice_file_id=voice,
+    )
+
+
+async def text_comment(
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """A typed comment."""
+    call = await _current_flow(state)
+    await _save(message, state, call, uow, viewer, now, tr, comment=message.text)
+
+
+async def use_the_buttons(message: Message, tr: Translator) -> None:
+    """Anything else in the middle of logging a call."""
+    await message.answer(tr("calls.use_buttons"))
+
+
+async def stale_button(
+    callback: CallbackQuery,
+    callback_data: CallCb | CalendarCb,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+) -> None:
+    """A button of a finished or cancelled conversation (or a forged one)."""
+    await call_target(uow, viewer, callback_data.c, now)  # someone else's client: refused
+    raise StaleAction()
+
+
+async def undo(
+    callback: CallbackQuery,
+    callback_data: UndoCb,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """Undo a call logged less than ten minutes ago."""
+    previous = date.fromordinal(callback_data.d) if callback_data.d > 0 else None
+    card = await undo_call(uow, viewer, callback_data.i, previous_due=previous, now=now)
+    await callback.answer(tr("calls.undone_short"))
+    await _say_then_show_card(
+        callback, tr("calls.undone", name=h(card.name, 100)), card, viewer, tr
+    )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(log_command, Command("log"))
+    router.callback_query.register(
+        start_from_card, ClientCb.filter(F.a.in_({CardAction.LOG_CALL, CardAction.NEXT_CONTACT}))
+    )
+    router.callback_query.register(
+        outcome, CallFlow.outcome, CallCb.filter(F.a == CallAction.OUTCOME)
+    )
+    router.callback_query.register(
+        next_preset, CallFlow.next_contact, CallCb.filter(F.a == CallAction.NEXT)
+    )
+    router.callback_query.register(
+        open_calendar, CallFlow.next_contact, CallCb.filter(F.a == CallAction.CALENDAR)
+    )
+    router.callback_query.register(
+        calendar_month, CallFlow.next_contact, CalendarCb.filter(F.d == 0)
+    )
+    router.callback_query.register(calendar_day, CallFlow.next_contact, CalendarCb.filter(F.d > 0))
+    router.callback_query.register(
+        time_button, CallFlow.time, CallCb.filter(F.a.in_({CallAction.TIME, CallAction.NO_TIME}))
+    )
+    router.message.register(time_typed, CallFlow.time, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(
+        no_comment, CallFlow.comment, CallCb.filter(F.a == CallAction.NO_COMMENT)
+    )
+    router.message.register(voice_comment, CallFlow.comment, F.voice)
+    router.message.register(text_comment, CallFlow.comment, F.text, ~F.text.startswith("/"))
+    router.message.register(use_the_buttons, CallFlow.time, ~F.text.startswith("/"))
+    router.message.register(use_the_buttons, CallFlow.comment, ~F.text.startswith("/"))
+    router.message.register(use_the_buttons, CallFlow.next_contact, ~F.text.startswith("/"))
+    router.message.register(use_the_buttons, CallFlow.outcome, ~F.text.startswith("/"))
+    router.callback_query.register(stale_button, CalendarCb.filter())
+    router.callback_query.register(stale_button, CallCb.filter())
+    router.callback_query.register(undo, UndoCb.filter())
     return router

@@ -3,43 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import Message
 
-from bot.config import Settings
-from handlers.push_texts import digest_caption, digest_chart, render_digest
-from scheduler.sender import fit_caption, split_text
-from services.clock import Clock
+from services.access import CompanyPolicy
 from services.digest import build_digest
-from services.i18n import Translator
 from services.uow import UnitOfWork
 from services.users import UserDTO
+from ui.i18n import Translator
+from ui.messages import send_parts
+from ui.texts.digest import digest_parts
+
+
+async def digest_command(
+    message: Message,
+    bot: Bot,
+    user: UserDTO,
+    uow: UnitOfWork,
+    tr: Translator,
+    company: CompanyPolicy,
+    now: datetime,
+) -> None:
+    """The digest now: the chart as a photo, then the figures (DigestNotAllowed otherwise)."""
+    digest = await build_digest(uow, user.id, now, default_timezone=company.default_timezone)
+    # the chart is CPU-bound (matplotlib): keep answering everyone else meanwhile
+    await send_parts(bot, message.chat.id, await asyncio.to_thread(digest_parts, digest, tr))
 
 
 def create_router() -> Router:
     router = Router(name=__name__)
-
-    @router.message(Command("digest"))
-    async def digest_command(
-        message: Message,
-        user: UserDTO,
-        uow: UnitOfWork,
-        tr: Translator,
-        settings: Settings,
-        clock: Clock,
-    ) -> None:
-        """The digest now: the chart as a photo, then the figures (DigestNotAllowed otherwise)."""
-        digest = await build_digest(
-            uow, user.id, clock.now(), default_timezone=settings.default_timezone
-        )
-        png = await asyncio.to_thread(digest_chart, digest, tr)
-        await message.answer_photo(
-            BufferedInputFile(png, filename="digest.png"),
-            caption=fit_caption(digest_caption(digest, tr)),
-        )
-        for chunk in split_text(render_digest(digest, tr)):
-            await message.answer(chunk)
-
+    router.message.register(digest_command, Command("digest"))
     return router

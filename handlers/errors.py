@@ -13,12 +13,10 @@ from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 
 from services.errors import DomainError
-from services.i18n import Translator
+from ui.i18n import Translator
+from ui.messages import ALERT_LIMIT
 
 log = logging.getLogger(__name__)
-
-
-ALERT_LIMIT = 200  # Telegram's limit for callback query alerts
 
 
 async def _reply(event: ErrorEvent, render: Any) -> None:
@@ -41,35 +39,36 @@ def _translator(event: ErrorEvent, tr: Translator | None) -> Translator:
     return tr or Translator()
 
 
+async def domain_error(event: ErrorEvent, tr: Translator | None = None) -> None:
+    """A rule said no: tell the user why, in their language."""
+    error = event.exception
+    assert isinstance(error, DomainError)
+    translator = _translator(event, tr)
+    key = f"errors.{error.code}"
+
+    def render(escape: Any) -> str:
+        if not translator.has(key):
+            return str(escape(str(error)))
+        return translator(key, **{name: escape(v) for name, v in error.params.items()})
+
+    await _reply(event, render)
+
+
+async def unexpected_error(event: ErrorEvent, tr: Translator | None = None) -> None:
+    """Anything else: log the traceback under an id the user can quote."""
+    error_id = uuid.uuid4().hex[:8]
+    log.error(
+        "error %s while handling update %s",
+        error_id,
+        event.update.update_id,
+        exc_info=event.exception,
+    )
+    text = _translator(event, tr)("errors.unexpected", error_id=error_id)
+    await _reply(event, lambda escape: text)
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
-
-    @router.error(ExceptionTypeFilter(DomainError))
-    async def domain_error(event: ErrorEvent, tr: Translator | None = None) -> None:
-        """A rule said no: tell the user why, in their language."""
-        error = event.exception
-        assert isinstance(error, DomainError)
-        translator = _translator(event, tr)
-        key = f"errors.{error.code}"
-
-        def render(escape: Any) -> str:
-            if not translator.has(key):
-                return str(escape(str(error)))
-            return translator(key, **{name: escape(v) for name, v in error.params.items()})
-
-        await _reply(event, render)
-
-    @router.error()
-    async def unexpected_error(event: ErrorEvent, tr: Translator | None = None) -> None:
-        """Anything else: log the traceback under an id the user can quote."""
-        error_id = uuid.uuid4().hex[:8]
-        log.error(
-            "error %s while handling update %s",
-            error_id,
-            event.update.update_id,
-            exc_info=event.exception,
-        )
-        text = _translator(event, tr)("errors.unexpected", error_id=error_id)
-        await _reply(event, lambda escape: text)
-
+    router.error.register(domain_error, ExceptionTypeFilter(DomainError))
+    router.error.register(unexpected_error)
     return router

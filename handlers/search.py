@@ -15,18 +15,17 @@ from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from handlers.callbacks import SearchCb
 from handlers.clients import show_card
-from handlers.keyboards.clients import search_keyboard
-from handlers.replies import edit_or_send
-from handlers.viewer import install
-from handlers.views import search_text
 from services.access import Viewer
 from services.clients import ClientCard
 from services.errors import StaleAction
-from services.i18n import Translator
-from services.search import search_clients
+from services.search import SearchIndexStore, search_clients
 from services.uow import UnitOfWork
+from ui.callbacks import SearchCb
+from ui.i18n import Translator
+from ui.keyboards.clients import search_keyboard
+from ui.replies import edit_or_send
+from ui.texts.search import search_text
 
 MAX_QUERY_LENGTH = 100
 KEPT_QUERIES = 5
@@ -51,6 +50,7 @@ async def answer_search(
     message: Message,
     state: FSMContext,
     uow: UnitOfWork,
+    search_index: SearchIndexStore,
     viewer: Viewer,
     now: datetime,
     tr: Translator,
@@ -60,7 +60,7 @@ async def answer_search(
 ) -> ClientCard | None:
     """Answer a lookup; with exactly one match return its card (shown unless `for_log`)."""
     query = query[:MAX_QUERY_LENGTH]
-    page = await search_clients(uow, viewer, query, now=now)
+    page = await search_clients(uow, search_index, viewer, query, now=now)
     if page.card is not None:
         if not for_log:
             await show_card(message, page.card, viewer, tr)
@@ -79,6 +79,7 @@ async def search_command(
     command: CommandObject,
     state: FSMContext,
     uow: UnitOfWork,
+    search_index: SearchIndexStore,
     viewer: Viewer,
     now: datetime,
     tr: Translator,
@@ -90,55 +91,66 @@ async def search_command(
     if not query:
         await message.answer(tr("search.usage_log" if for_log else "search.usage"))
         return None
-    return await answer_search(message, state, uow, viewer, now, tr, query, for_log=for_log)
+    return await answer_search(
+        message, state, uow, search_index, viewer, now, tr, query, for_log=for_log
+    )
+
+
+async def client_command(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    uow: UnitOfWork,
+    search_index: SearchIndexStore,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """/client <name, company, phone, tax id or external id>."""
+    await search_command(message, command, state, uow, search_index, viewer, now, tr)
+
+
+async def plain_text(
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    search_index: SearchIndexStore,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """Any text that is not a command is a lookup."""
+    await answer_search(message, state, uow, search_index, viewer, now, tr, message.text or "")
+
+
+async def turn_page(
+    callback: CallbackQuery,
+    callback_data: SearchCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    search_index: SearchIndexStore,
+    viewer: Viewer,
+    tr: Translator,
+) -> None:
+    """◀ ▶ under search results, edited in place."""
+    query = ((await state.get_data()).get("searches") or {}).get(callback_data.k)
+    if not isinstance(query, str):
+        raise StaleAction()
+    page = await search_clients(uow, search_index, viewer, query, page=callback_data.p)
+    await callback.answer()
+    markup = search_keyboard(page, callback_data.k, tr, for_log=callback_data.log)
+    await edit_or_send(callback, search_text(page, tr, for_log=callback_data.log), markup)
 
 
 def create_router() -> Router:
-    router = install(Router(name=__name__))
-
-    @router.message(Command("client"))
-    async def client_command(
-        message: Message,
-        command: CommandObject,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """/client <name, company, phone, tax id or external id>."""
-        await search_command(message, command, state, uow, viewer, now, tr)
-
-    @router.message(
-        StateFilter(None), F.chat.type == ChatType.PRIVATE, F.text, ~F.text.startswith("/")
+    router = Router(name=__name__)
+    router.message.register(client_command, Command("client"))
+    router.message.register(
+        plain_text,
+        StateFilter(None),
+        F.chat.type == ChatType.PRIVATE,
+        F.text,
+        ~F.text.startswith("/"),
     )
-    async def plain_text(
-        message: Message,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        now: datetime,
-        tr: Translator,
-    ) -> None:
-        """Any text that is not a command is a lookup."""
-        await answer_search(message, state, uow, viewer, now, tr, message.text or "")
-
-    @router.callback_query(SearchCb.filter())
-    async def turn_page(
-        callback: CallbackQuery,
-        callback_data: SearchCb,
-        state: FSMContext,
-        uow: UnitOfWork,
-        viewer: Viewer,
-        tr: Translator,
-    ) -> None:
-        """◀ ▶ under search results, edited in place."""
-        query = ((await state.get_data()).get("searches") or {}).get(callback_data.k)
-        if not isinstance(query, str):
-            raise StaleAction()
-        page = await search_clients(uow, viewer, query, page=callback_data.p)
-        await callback.answer()
-        markup = search_keyboard(page, callback_data.k, tr, for_log=callback_data.log)
-        await edit_or_send(callback, search_text(page, tr, for_log=callback_data.log), markup)
-
+    router.callback_query.register(turn_page, SearchCb.filter())
     return router

@@ -16,18 +16,17 @@ from dataclasses import dataclass, field
 
 from scheduler.sender import Part, Sender, SendStatus
 from services.clock import Clock
-from services.delivery import (
-    claim,
-    mark_blocked,
-    mark_failed,
-    mark_sent,
-    mark_skipped,
-    record_skipped,
-)
+from services.delivery import DeliveryStatus, claim, finish, record_skipped
 from services.pushes import DeliveryPlan, DueDelivery
 from services.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+_LEDGER_STATUS = {
+    SendStatus.SENT: DeliveryStatus.SENT,
+    SendStatus.FAILED: DeliveryStatus.FAILED,
+    SendStatus.BLOCKED: DeliveryStatus.BLOCKED,
+}
 
 # Builds the message of a claimed delivery; an empty result means "nothing to send after all".
 Compose = Callable[[DueDelivery], Awaitable[Sequence[Part]]]
@@ -117,22 +116,29 @@ async def _deliver_one(
         parts = await compose(item)
     except Exception as error:  # one broken message must not stop everyone else's
         log.exception("could not build %s for user %s", item.key.kind.value, item.recipient.user_id)
-        await mark_failed(uow_factory(), won, 1, f"build: {type(error).__name__}: {error}")
+        reason = f"build: {type(error).__name__}: {error}"
+        await finish(uow_factory(), won, DeliveryStatus.FAILED, attempts=1, error=reason)
         report.failed += 1
         return
     if not parts:
-        await mark_skipped(uow_factory(), won, "nothing to send")
+        await finish(uow_factory(), won, DeliveryStatus.SKIPPED, error="nothing to send")
         report.empty += 1
         return
     result = await sender.send(item.recipient.telegram_id, parts)
-    if result.status is SendStatus.SENT:
-        await mark_sent(uow_factory(), won, clock.now(), result.attempts)
+    status = _LEDGER_STATUS[result.status]
+    await finish(
+        uow_factory(),
+        won,
+        status,
+        attempts=result.attempts,
+        error=result.error or (None if status is DeliveryStatus.SENT else status.value),
+        now=clock.now(),
+    )
+    if status is DeliveryStatus.SENT:
         report.sent += 1
         report.sent_keys.append((item.key.recipient_id, item.key.kind.value, item.key.ref))
-    elif result.status is SendStatus.BLOCKED:
-        await mark_blocked(uow_factory(), won, result.attempts, result.error or "blocked")
+    elif status is DeliveryStatus.BLOCKED:
         report.blocked += 1
         log.info("user %s blocked the bot: marked inactive", item.recipient.user_id)
     else:
-        await mark_failed(uow_factory(), won, result.attempts, result.error or "failed")
         report.failed += 1

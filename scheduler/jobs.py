@@ -12,22 +12,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from handlers.keyboards.pushes import morning_push_keyboard, reminder_keyboard
-from handlers.push_texts import (
-    digest_caption,
-    digest_chart,
-    render_digest,
-    render_morning_push,
-    render_reminder,
-)
 from scheduler.delivering import DEFAULT_CONCURRENCY, DeliveryReport, deliver
-from scheduler.sender import Part, PhotoPart, Sender, text_parts
-from services.calendar import load_calendar, resolve_zone
+from scheduler.sender import Sender
 from services.clock import Clock
 from services.db.models import Role
 from services.delivery import DeliveryKind, claim_daily_job, finish_daily_job
 from services.digest import build_digest
-from services.i18n import Translator
 from services.pushes import (
     CATCH_UP_WINDOW,
     DueDelivery,
@@ -38,6 +28,12 @@ from services.pushes import (
 )
 from services.segmentation import SegmentationOutcome, recompute_segments
 from services.uow import UnitOfWorkFactory
+from services.zones import DEFAULT_TIMEZONE, resolve_zone
+from ui.i18n import Translator
+from ui.keyboards.pushes import morning_push_keyboard, reminder_keyboard
+from ui.messages import Part, text_parts
+from ui.texts.digest import digest_parts
+from ui.texts.pushes import render_morning_push, render_reminder
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +48,7 @@ class JobContext:
     uow_factory: UnitOfWorkFactory
     clock: Clock
     sender: Sender
-    default_timezone: str = "Europe/Moscow"
+    default_timezone: str = DEFAULT_TIMEZONE
     default_language: str = "ru"
     catch_up: timedelta = CATCH_UP_WINDOW
     concurrency: int = DEFAULT_CONCURRENCY
@@ -83,13 +79,11 @@ async def tick(ctx: JobContext) -> TickReport:
 
 
 async def morning_pushes(ctx: JobContext, now: datetime) -> DeliveryReport:
-    calendar = await load_calendar(ctx.uow_factory())
     plan = await plan_daily(
         ctx.uow_factory(),
         DeliveryKind.MORNING_PUSH,
         [Role.MANAGER],
         now,
-        calendar,
         default_timezone=ctx.default_timezone,
         default_language=ctx.default_language,
         catch_up=ctx.catch_up,
@@ -111,7 +105,7 @@ async def morning_pushes(ctx: JobContext, now: datetime) -> DeliveryReport:
 # --- the head's digest ------------------------------------------------------------------------
 
 
-async def digest_parts(ctx: JobContext, item: DueDelivery) -> list[Part]:
+async def compose_digest(ctx: JobContext, item: DueDelivery) -> list[Part]:
     digest = await build_digest(
         ctx.uow_factory(),
         item.recipient.user_id,
@@ -119,30 +113,23 @@ async def digest_parts(ctx: JobContext, item: DueDelivery) -> list[Part]:
         default_timezone=ctx.default_timezone,
         today=item.key.local_date,
     )
-    tr = Translator(item.recipient.language)
     # matplotlib is CPU-bound: keep the event loop (and the other sends) running
-    png = await asyncio.to_thread(digest_chart, digest, tr)
-    return [
-        PhotoPart(png, "digest.png", digest_caption(digest, tr)),
-        *text_parts(render_digest(digest, tr)),
-    ]
+    return await asyncio.to_thread(digest_parts, digest, Translator(item.recipient.language))
 
 
 async def digests(ctx: JobContext, now: datetime) -> DeliveryReport:
-    calendar = await load_calendar(ctx.uow_factory())
     plan = await plan_daily(
         ctx.uow_factory(),
         DeliveryKind.DIGEST,
         [Role.HEAD],
         now,
-        calendar,
         default_timezone=ctx.default_timezone,
         default_language=ctx.default_language,
         catch_up=ctx.catch_up,
     )
 
     async def compose(item: DueDelivery) -> list[Part]:
-        return await digest_parts(ctx, item)
+        return await compose_digest(ctx, item)
 
     return await deliver(
         ctx.uow_factory, ctx.clock, ctx.sender, plan, compose, concurrency=ctx.concurrency
@@ -201,11 +188,3 @@ async def nightly_recompute(ctx: JobContext, now: datetime) -> SegmentationOutco
         details={"clients": outcome.clients, "run_id": outcome.run_id},
     )
     return outcome
-
-
-async def recompute_after_import(
-    uow_factory: UnitOfWorkFactory, clock: Clock, default_timezone: str
-) -> SegmentationOutcome:
-    """Recompute the segments now, as of the company's today; call after an import (CLI, bot)."""
-    as_of = clock.now().astimezone(resolve_zone(None, default_timezone)).date()
-    return await recompute_segments(uow_factory(), as_of, timezone=default_timezone)

@@ -15,10 +15,9 @@ from datetime import UTC
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from scheduler.jobs import JobContext, TickReport, recompute_after_import, tick
+from scheduler.jobs import JobContext, TickReport, tick
 from scheduler.sender import BotLike, Sender
 from services.clock import Clock
-from services.segmentation import SegmentationOutcome
 from services.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,6 @@ class PushScheduler:
         )
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
-        self._background: set[asyncio.Task[object]] = set()
 
     @property
     def running(self) -> bool:
@@ -86,8 +84,6 @@ class PushScheduler:
         except TimeoutError:
             log.warning("a tick was still running at shutdown; it is cancelled")
         scheduler.shutdown(wait=False)
-        for task in list(self._background):
-            task.cancel()
         log.info("scheduler stopped")
 
     async def run_tick(self) -> TickReport | None:
@@ -109,13 +105,3 @@ class PushScheduler:
                 report.reminders.sent,
             )
         return report
-
-    def request_recompute(self) -> asyncio.Task[SegmentationOutcome]:
-        """Recompute the segments in the background now (after an import)."""
-        ctx = self.context
-        task = asyncio.create_task(
-            recompute_after_import(ctx.uow_factory, ctx.clock, ctx.default_timezone)
-        )
-        self._background.add(task)  # type: ignore[arg-type]
-        task.add_done_callback(self._background.discard)  # type: ignore[arg-type]
-        return task

@@ -20,13 +20,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
 
 from aiogram.exceptions import (
     ClientDecodeError,
@@ -37,15 +35,14 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, LinkPreviewOptions
+
+from ui.messages import BotLike, Part, send_part
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 Monotonic = Callable[[], float]
 
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
 GLOBAL_RATE = 25.0  # messages per second, all chats together
 CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
 MAX_ATTEMPTS = 5  # tries of one message on 5xx / network errors
@@ -53,33 +50,6 @@ MAX_FLOOD_WAITS = 10  # 429s tolerated for one message before giving up
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 REQUEST_TIMEOUT = 20  # seconds per Bot API call
-
-
-class BotLike(Protocol):
-    """The two Bot API calls the sender makes (aiogram's Bot, or a fake in tests)."""
-
-    @property
-    def send_message(self) -> Callable[..., Awaitable[Any]]: ...
-
-    @property
-    def send_photo(self) -> Callable[..., Awaitable[Any]]: ...
-
-
-@dataclass(frozen=True)
-class TextPart:
-    text: str
-    reply_markup: InlineKeyboardMarkup | None = None
-
-
-@dataclass(frozen=True)
-class PhotoPart:
-    png: bytes
-    filename: str = "chart.png"
-    caption: str | None = None
-    reply_markup: InlineKeyboardMarkup | None = None
-
-
-Part = TextPart | PhotoPart
 
 
 class SendStatus(StrEnum):
@@ -107,69 +77,6 @@ class SenderStats:
     network_errors: int = 0
     failed: int = 0
     blocked: int = 0
-
-
-# --- Telegram's length limits -------------------------------------------------------------
-
-_OPEN_TAG = re.compile(r"<[^>]*$")
-_OPEN_ENTITY = re.compile(r"&[#\w]*$")
-
-
-def _safe_cut(line: str, limit: int) -> int:
-    """Where to cut a too long line: a space if there is one, never inside a tag or entity."""
-    head = line[:limit]
-    cut = head.rfind(" ")
-    if cut <= 0:
-        cut = limit
-    for pattern in (_OPEN_TAG, _OPEN_ENTITY):
-        match = pattern.search(line[:cut])
-        if match and match.start() > 0:
-            cut = match.start()
-    return cut
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split `text` into messages of at most `limit` characters, at line boundaries.
-
-    Lines are kept whole; a single line longer than the limit is cut at a space. The limit is
-    counted on the HTML source, which is never shorter than what Telegram counts.
-    """
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in text.split("\n"):
-        pieces = []
-        while len(line) > limit:
-            cut = _safe_cut(line, limit)
-            pieces.append(line[:cut])
-            line = line[cut:].lstrip(" ")
-        pieces.append(line)
-        for piece in pieces:
-            extra = len(piece) + (1 if current else 0)
-            if current and size + extra > limit:
-                chunks.append("\n".join(current))
-                current, size, extra = [], 0, len(piece)
-            current.append(piece)
-            size += extra
-    if current:
-        chunks.append("\n".join(current))
-    return [chunk.strip("\n") for chunk in chunks if chunk.strip()]
-
-
-def fit_caption(caption: str, limit: int = CAPTION_LIMIT) -> str:
-    """A caption within Telegram's limit; longer ones are cut at a line with an ellipsis."""
-    if len(caption) <= limit:
-        return caption
-    return split_text(caption, limit - 1)[0] + "…"
-
-
-def text_parts(text: str, reply_markup: InlineKeyboardMarkup | None = None) -> list[TextPart]:
-    """`text` as one or more messages; the keyboard goes with the last one."""
-    chunks = split_text(text)
-    return [
-        TextPart(chunk, reply_markup if index == len(chunks) - 1 else None)
-        for index, chunk in enumerate(chunks)
-    ]
 
 
 # --- pacing ---------------------------------------------------------------------------------
@@ -330,21 +237,4 @@ class Sender:
                 return _PartOutcome(SendStatus.SENT, attempts)
 
     async def _call(self, chat_id: int, part: Part) -> None:
-        if isinstance(part, PhotoPart):
-            await self._bot.send_photo(
-                chat_id,
-                BufferedInputFile(part.png, filename=part.filename),
-                caption=fit_caption(part.caption) if part.caption else None,
-                reply_markup=part.reply_markup,
-                request_timeout=self._request_timeout,
-            )
-            return
-        if len(part.text) > TEXT_LIMIT:
-            raise ValueError("text over Telegram's limit: build parts with text_parts()")
-        await self._bot.send_message(
-            chat_id,
-            part.text,
-            reply_markup=part.reply_markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-            request_timeout=self._request_timeout,
-        )
+        await send_part(self._bot, chat_id, part, request_timeout=self._request_timeout)

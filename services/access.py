@@ -11,16 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, true
 
 from services.db.models import Client, Role
 from services.errors import AccessDenied, ClientNotFound
+from services.languages import DEFAULT_LANGUAGE
 from services.uow import UnitOfWork
+from services.zones import DEFAULT_TIMEZONE, resolve_zone
 
 Visibility = Literal["own", "all"]
-FALLBACK_TIMEZONE = "Europe/Moscow"
 _WIDE_ROLES = frozenset({Role.HEAD, Role.ADMIN})
 
 
@@ -31,8 +32,8 @@ class Viewer:
     user_id: int
     role: Role
     display_name: str = ""
-    timezone: str = FALLBACK_TIMEZONE
-    language: str = "ru"
+    timezone: str = DEFAULT_TIMEZONE
+    language: str = DEFAULT_LANGUAGE
     visibility: Visibility = "own"
     managers_can_set_vip: bool = False
 
@@ -51,38 +52,45 @@ class Viewer:
 
     @property
     def zone(self) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            return ZoneInfo(FALLBACK_TIMEZONE)
+        return resolve_zone(self.timezone)
 
     def local_today(self, now: datetime) -> date:
         """Today's date where the viewer is."""
         return now.astimezone(self.zone).date()
 
 
-def make_viewer(
-    *,
-    user_id: int,
-    role: Role | str,
-    display_name: str = "",
-    timezone: str | None,
-    language: str | None,
-    visibility: Visibility,
-    managers_can_set_vip: bool,
-    default_timezone: str = FALLBACK_TIMEZONE,
-    default_language: str = "ru",
-) -> Viewer:
-    """A Viewer with the company defaults filled in for what the person never chose."""
-    return Viewer(
-        user_id=user_id,
-        role=Role(role),
-        display_name=display_name,
-        timezone=timezone or default_timezone,
-        language=language or default_language,
-        visibility=visibility,
-        managers_can_set_vip=managers_can_set_vip,
-    )
+@dataclass(frozen=True)
+class CompanyPolicy:
+    """The company-wide rules (from the environment) applied to everyone who asks."""
+
+    default_language: str = DEFAULT_LANGUAGE
+    default_timezone: str = DEFAULT_TIMEZONE
+    visibility: Visibility = "own"
+    managers_can_set_vip: bool = False
+
+    def viewer(
+        self,
+        *,
+        user_id: int,
+        role: Role | str,
+        display_name: str = "",
+        timezone: str | None = None,
+        language: str | None = None,
+    ) -> Viewer:
+        """A Viewer with the company defaults filled in for what the person never chose."""
+        return Viewer(
+            user_id=user_id,
+            role=Role(role),
+            display_name=display_name,
+            timezone=timezone or self.default_timezone,
+            language=language or self.default_language,
+            visibility=self.visibility,
+            managers_can_set_vip=self.managers_can_set_vip,
+        )
+
+    def zone(self, timezone: str | None = None) -> ZoneInfo:
+        """A person's zone, or the company's."""
+        return resolve_zone(timezone, self.default_timezone)
 
 
 def can_see(viewer: Viewer, owner_id: int | None) -> bool:

@@ -11,13 +11,11 @@ calendar is data: `app_settings["calendar"]`, e.g.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
@@ -25,12 +23,9 @@ from services.errors import InvalidValue
 from services.settings_store import read_setting, write_setting
 from services.uow import UnitOfWork
 
-log = logging.getLogger(__name__)
-
 CALENDAR_KEY = "calendar"
 DEFAULT_WORKING_DAYS = frozenset(range(5))  # Monday..Friday, as date.weekday()
 DEFAULT_COUNTRY = "RU"
-FALLBACK_TIMEZONE = "Europe/Moscow"
 # Bounds for the "previous working day" search: the Russian New Year break is the
 # longest run of days off (about ten); a month means a broken configuration.
 MAX_DAYS_OFF_IN_A_ROW = 31
@@ -148,15 +143,8 @@ def _days(start: date, end: date) -> Iterable[date]:
 
 
 async def load_calendar(uow: UnitOfWork) -> WorkCalendar:
-    """The stored calendar, or the default (Mon–Fri, Russian holidays).
-
-    Works inside an open unit of work or opens one for the read.
-    """
-    if uow.is_open:
-        return WorkCalendar.from_dict(await read_setting(uow, CALENDAR_KEY))
-    async with uow:
-        stored = await read_setting(uow, CALENDAR_KEY)
-    return WorkCalendar.from_dict(stored)
+    """The stored calendar, or the default (Mon–Fri, Russian holidays); inside `async with uow`."""
+    return WorkCalendar.from_dict(await read_setting(uow, CALENDAR_KEY))
 
 
 async def save_calendar(
@@ -167,15 +155,3 @@ async def save_calendar(
         await write_setting(uow, CALENDAR_KEY, calendar.to_dict(), updated_by)
         await uow.commit()
     return calendar
-
-
-def resolve_zone(name: str | None, default: str) -> ZoneInfo:
-    """A person's zone, else the company's; a broken stored name falls back with a warning."""
-    for candidate in (name, default):
-        if not candidate:
-            continue
-        try:
-            return ZoneInfo(candidate)
-        except (ZoneInfoNotFoundError, ValueError):
-            log.warning("unknown time zone %r; falling back", candidate)
-    return ZoneInfo(FALLBACK_TIMEZONE)

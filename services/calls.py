@@ -217,7 +217,6 @@ async def log_call(
         interaction_id = interaction.id
         saved_comment = interaction.comment
         await uow.commit()
-    async with uow:
         card = await build_card(uow, viewer, client_id, now)
     return LoggedCall(
         interaction_id=interaction_id,
@@ -258,7 +257,6 @@ async def undo_call(
         client_id = client.id
         await uow.session.delete(interaction)
         await uow.commit()
-    async with uow:
         return await build_card(uow, viewer, client_id, now)
 
 
@@ -277,5 +275,4 @@ async def reschedule(
         client = await load_client_for(uow, viewer, client_id)
         client.next_due_on = next_on
         await uow.commit()
-    async with uow:
         return await build_card(uow, viewer, client_id, now)

@@ -379,7 +379,6 @@ async def set_vip(
         client.is_vip = is_vip
         client.vip_reason = (cleaned or None) if is_vip else None
         await uow.commit()
-    async with uow:
         return await build_card(uow, viewer, client_id, now)
 
 

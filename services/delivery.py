@@ -14,13 +14,13 @@ marking can therefore repeat that one message, never more (see scheduler/README.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.db.models import AppSetting, Delivery, User
@@ -81,9 +81,20 @@ def _insert(uow: UnitOfWork) -> type[sqlite.Insert] | type[postgresql.Insert]:
     return postgresql.Insert if dialect == "postgresql" else sqlite.Insert
 
 
-def _insert_on_conflict_do_nothing(uow: UnitOfWork, row: dict[str, object]) -> Any:
-    insert_class = _insert(uow)
-    statement = insert_class(Delivery).values(**row)
+def _insert_ledger_row(
+    uow: UnitOfWork, key: DeliveryKey, status: DeliveryStatus, now: datetime, error: str | None
+) -> Any:
+    """INSERT the key's row unless it exists (the unique key decides), RETURNING its id."""
+    statement = _insert(uow)(Delivery).values(
+        recipient_id=key.recipient_id,
+        kind=key.kind.value,
+        local_date=key.local_date,
+        ref=key.ref,
+        status=status.value,
+        attempts=0,
+        error=error[:ERROR_MAX_LENGTH] if error else None,
+        claimed_at=now,
+    )
     return statement.on_conflict_do_nothing(
         index_elements=["recipient_id", "kind", "local_date", "ref"]
     ).returning(Delivery.id)
@@ -116,18 +127,7 @@ async def claim(uow: UnitOfWork, key: DeliveryKey, now: datetime) -> Claim | Non
     if len(key.ref) > REF_MAX_LENGTH:
         raise ValueError(f"delivery ref longer than {REF_MAX_LENGTH} characters")
     async with uow:
-        statement = _insert_on_conflict_do_nothing(
-            uow,
-            {
-                "recipient_id": key.recipient_id,
-                "kind": key.kind.value,
-                "local_date": key.local_date,
-                "ref": key.ref,
-                "status": DeliveryStatus.CLAIMED.value,
-                "attempts": 0,
-                "claimed_at": now,
-            },
-        )
+        statement = _insert_ledger_row(uow, key, DeliveryStatus.CLAIMED, now, None)
         new_id = (await uow.session.execute(statement)).scalar()
         if new_id is not None:
             await uow.commit()
@@ -155,132 +155,75 @@ async def claim(uow: UnitOfWork, key: DeliveryKey, now: datetime) -> Claim | Non
 async def record_skipped(uow: UnitOfWork, key: DeliveryKey, now: datetime, reason: str) -> bool:
     """Record that `key` was missed for good (commits); False when the ledger already had it."""
     async with uow:
-        statement = _insert_on_conflict_do_nothing(
-            uow,
-            {
-                "recipient_id": key.recipient_id,
-                "kind": key.kind.value,
-                "local_date": key.local_date,
-                "ref": key.ref,
-                "status": DeliveryStatus.SKIPPED.value,
-                "attempts": 0,
-                "error": reason[:ERROR_MAX_LENGTH],
-                "claimed_at": now,
-            },
-        )
+        statement = _insert_ledger_row(uow, key, DeliveryStatus.SKIPPED, now, reason)
         inserted = (await uow.session.execute(statement)).scalar()
         await uow.commit()
     return inserted is not None
 
 
-async def _update_delivery(uow: UnitOfWork, claim_: Claim, **values: Any) -> None:
-    """Set fields of the claimed ledger row (inside an open unit of work; no commit)."""
-    await uow.session.execute(
-        update(Delivery)
-        .where(Delivery.id == claim_.delivery_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+async def finish(
+    uow: UnitOfWork,
+    claim_: Claim,
+    status: DeliveryStatus,
+    *,
+    attempts: int = 0,
+    error: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record how a claimed delivery ended (commits).
 
-
-async def mark_sent(uow: UnitOfWork, claim_: Claim, now: datetime, attempts: int) -> None:
-    """The message went out (commits)."""
+    `sent` records `now` as the moment it went out; `failed` may be retried by a later
+    tick; `blocked` also deactivates the recipient, in the same transaction; `skipped`
+    means there was nothing to send after all.
+    """
+    values: dict[str, Any] = {
+        "status": status.value,
+        "attempts": claim_.previous_attempts + attempts,
+        "error": error[:ERROR_MAX_LENGTH] if error else None,
+    }
+    if status is DeliveryStatus.SENT:
+        values["sent_at"] = now
     async with uow:
-        await _update_delivery(
-            uow,
-            claim_,
-            status=DeliveryStatus.SENT.value,
-            attempts=claim_.previous_attempts + attempts,
-            sent_at=now,
-            error=None,
-        )
-        await uow.commit()
-
-
-async def mark_failed(uow: UnitOfWork, claim_: Claim, attempts: int, error: str) -> None:
-    """Sending failed after the sender's retries (commits); a later tick may retry."""
-    async with uow:
-        await _update_delivery(
-            uow,
-            claim_,
-            status=DeliveryStatus.FAILED.value,
-            attempts=claim_.previous_attempts + attempts,
-            error=error[:ERROR_MAX_LENGTH],
-        )
-        await uow.commit()
-
-
-async def mark_skipped(uow: UnitOfWork, claim_: Claim, reason: str) -> None:
-    """Nothing to send after all (e.g. the call-back was replaced by a newer log); commits."""
-    async with uow:
-        await _update_delivery(
-            uow, claim_, status=DeliveryStatus.SKIPPED.value, error=reason[:ERROR_MAX_LENGTH]
-        )
-        await uow.commit()
-
-
-async def mark_blocked(uow: UnitOfWork, claim_: Claim, attempts: int, error: str) -> None:
-    """The user blocked the bot: close the delivery and deactivate the user, atomically."""
-    async with uow:
-        await _update_delivery(
-            uow,
-            claim_,
-            status=DeliveryStatus.BLOCKED.value,
-            attempts=claim_.previous_attempts + attempts,
-            error=error[:ERROR_MAX_LENGTH],
-        )
         await uow.session.execute(
-            update(User)
-            .where(User.id == claim_.key.recipient_id)
-            .values(is_active=False)
+            update(Delivery)
+            .where(Delivery.id == claim_.delivery_id)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
+        if status is DeliveryStatus.BLOCKED:
+            await uow.session.execute(
+                update(User)
+                .where(User.id == claim_.key.recipient_id)
+                .values(is_active=False)
+                .execution_options(synchronize_session=False)
+            )
         await uow.commit()
 
 
 async def ledger_rows(
     uow: UnitOfWork, kind: DeliveryKind, local_dates: Iterable[date]
 ) -> dict[DeliveryKey, LedgerRow]:
-    """Every ledger row of `kind` on the given local dates, by key."""
+    """Every ledger row of `kind` on the given local dates, by key (inside `async with uow`)."""
     dates = sorted(set(local_dates))
     if not dates:
         return {}
-    async with uow:
-        rows = (
-            await uow.session.execute(
-                select(
-                    Delivery.recipient_id,
-                    Delivery.local_date,
-                    Delivery.ref,
-                    Delivery.status,
-                    Delivery.attempts,
-                    Delivery.claimed_at,
-                ).where(Delivery.kind == kind.value, Delivery.local_date.in_(dates))
-            )
-        ).all()
+    rows = (
+        await uow.session.execute(
+            select(
+                Delivery.recipient_id,
+                Delivery.local_date,
+                Delivery.ref,
+                Delivery.status,
+                Delivery.attempts,
+                Delivery.claimed_at,
+            ).where(Delivery.kind == kind.value, Delivery.local_date.in_(dates))
+        )
+    ).all()
     result: dict[DeliveryKey, LedgerRow] = {}
     for recipient_id, local_date, ref, status, attempts, claimed_at in rows:
         key = DeliveryKey(recipient_id, kind, local_date, ref)
         result[key] = LedgerRow(key, DeliveryStatus(status), attempts, claimed_at)
     return result
-
-
-async def ledger_rows_for_refs(
-    uow: UnitOfWork, kind: DeliveryKind, refs: Sequence[tuple[int, str]]
-) -> dict[tuple[int, str], DeliveryStatus]:
-    """Status by (recipient, ref) for keys identified by their ref (reminders), any date."""
-    if not refs:
-        return {}
-    async with uow:
-        rows = (
-            await uow.session.execute(
-                select(Delivery.recipient_id, Delivery.ref, Delivery.status).where(
-                    Delivery.kind == kind.value,
-                    tuple_(Delivery.recipient_id, Delivery.ref).in_(list(refs)),
-                )
-            )
-        ).all()
-    return {(recipient, ref): DeliveryStatus(status) for recipient, ref, status in rows}
 
 
 def may_retry(row: LedgerRow, now: datetime) -> bool:

@@ -28,7 +28,7 @@ import pandas as pd
 from sqlalchemy import func, select
 
 from services.analytics import monthly_accounting, segment_migrations
-from services.calendar import WorkCalendar, load_calendar, resolve_zone
+from services.calendar import WorkCalendar, load_calendar
 from services.db.models import (
     Channel,
     Client,
@@ -41,6 +41,7 @@ from services.db.models import (
 from services.errors import AccessDenied
 from services.settings_store import load_segmentation_settings
 from services.uow import UnitOfWork
+from services.zones import resolve_zone
 
 TOP_MIGRATIONS = 5
 TOP_AT_RISK = 5
@@ -384,8 +385,8 @@ async def build_digest(
 
     Raises `DigestNotAllowed` for managers and inactive or unknown users.
     """
-    calendar = await load_calendar(uow)
     async with uow:
+        calendar = await load_calendar(uow)
         viewer = await _authorize(uow, viewer_id)
         tz = resolve_zone(viewer.timezone, default_timezone)
         today = today or now.astimezone(tz).date()

@@ -17,7 +17,7 @@ from services.errors import (
     InviteExpired,
     InviteNotFound,
 )
-from services.i18n import LANGUAGES
+from services.languages import LANGUAGES
 from services.uow import UnitOfWork
 from services.users import NAME_MAX_LENGTH, UserDTO, load_active_actor, to_user_dto
 

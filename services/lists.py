@@ -1,12 +1,14 @@
 """Who to call: today's list, the week ahead, clients to win back, clients at risk.
 
-`call_list`, `reactivation_list` and `risk_list` take an owner (None = everyone's)
-and are shared with the scheduled pushes; `list_page` is the viewer-aware, paged
-form the bot shows. Segment fields come from each client's latest snapshot (the
-one with the greatest `as_of`); `revenue_12m` is that snapshot's window revenue.
+`call_list`, `reactivation_list` and `risk_list` take an owner (None = everyone's) and
+run inside an open unit of work, so the scheduled pushes read all three in one; `list_page`
+is the viewer-aware, paged use case the bot shows. Segment fields come from each client's
+latest snapshot (the one with the greatest `as_of`); `revenue_12m` is that snapshot's
+window revenue.
 
-Order of the call list: VIP first, then class A, then everyone else; inside each
-group the longest overdue first, then by name.
+Whom to call first (`CALL_ORDER`, the one rule for `/today` and the morning push): VIP
+first, then class A, then everyone else; inside each group the longest overdue first,
+then by name.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from services.access import Viewer
-from services.clock import SystemClock
 from services.db.models import Client, SegmentSnapshot, User
 from services.uow import UnitOfWork
 
@@ -75,7 +76,8 @@ _latest_as_of = (
     .scalar_subquery()
 )
 _snapshot_join = and_(_snapshot.client_id == Client.id, _snapshot.as_of == _latest_as_of)
-_priority = case((Client.is_vip.is_(True), 0), (_snapshot.abc == "A", 1), else_=2)
+_call_rank = case((Client.is_vip.is_(True), 0), (_snapshot.abc == "A", 1), else_=2)
+CALL_ORDER = (_call_rank, Client.next_due_on, Client.name, Client.id)
 
 
 def _base(owner_id: int | None, *, inner: bool) -> _Rows:
@@ -115,11 +117,12 @@ def _due_between(owner_id: int | None, first: date | None, last: date) -> _Rows:
 
 
 def _call_order(query: _Rows) -> _Rows:
-    return query.order_by(_priority, Client.next_due_on, Client.name, Client.id)
+    return query.order_by(*CALL_ORDER)
 
 
 def _week_order(query: _Rows) -> _Rows:
-    return query.order_by(Client.next_due_on, _priority, Client.name, Client.id)
+    """Day by day; inside a day, whom to call first."""
+    return query.order_by(Client.next_due_on, *CALL_ORDER)
 
 
 def _reactivation(owner_id: int | None) -> _Rows:
@@ -173,38 +176,37 @@ def _item(row: Any, today: date) -> ClientListItem:
 
 
 async def _fetch(uow: UnitOfWork, query: _Rows, today: date) -> list[ClientListItem]:
-    async with uow:
-        rows = (await uow.session.execute(query)).all()
+    rows = (await uow.session.execute(query)).all()
     return [_item(row, today) for row in rows]
-
-
-def _today_or_now(today: date | None) -> date:
-    return today if today is not None else SystemClock().now().date()
 
 
 async def call_list(
     uow: UnitOfWork, owner_id: int | None, today: date, *, horizon_days: int = 0
 ) -> list[ClientListItem]:
-    """Clients due on or before `today + horizon_days` (overdue included), in call order."""
+    """Clients due on or before `today + horizon_days` (overdue included), in call order.
+
+    Call inside `async with uow`.
+    """
     last = today + timedelta(days=horizon_days)
     return await _fetch(uow, _call_order(_due_between(owner_id, None, last)), today)
 
 
 async def reactivation_list(
-    uow: UnitOfWork, owner_id: int | None, *, today: date | None = None
+    uow: UnitOfWork, owner_id: int | None, today: date
 ) -> list[ClientListItem]:
     """Clients whose latest snapshot says "win back", the most valuable first.
 
-    `today` only sets `overdue_days`; without it the UTC date is used.
+    `today` (the reader's local date) sets `overdue_days`. Call inside `async with uow`.
     """
-    return await _fetch(uow, _reactivation(owner_id), _today_or_now(today))
+    return await _fetch(uow, _reactivation(owner_id), today)
 
 
-async def risk_list(
-    uow: UnitOfWork, owner_id: int | None, *, today: date | None = None
-) -> list[ClientListItem]:
-    """Clients whose latest snapshot says "at risk", by revenue at risk, largest first."""
-    return await _fetch(uow, _risk(owner_id), _today_or_now(today))
+async def risk_list(uow: UnitOfWork, owner_id: int | None, today: date) -> list[ClientListItem]:
+    """Clients whose latest snapshot says "at risk", by revenue at risk, largest first.
+
+    Call inside `async with uow`.
+    """
+    return await _fetch(uow, _risk(owner_id), today)
 
 
 def _query_for(kind: ListKind, owner_id: int | None, today: date) -> _Rows:

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import aliased
 
-from services.calendar import WorkCalendar, resolve_zone
+from services.calendar import WorkCalendar, load_calendar
 from services.db.models import Client, Interaction, Role, User
 from services.delivery import DeliveryKey, DeliveryKind, LedgerRow, ledger_rows, may_retry
 from services.lists import ClientListItem, call_list, reactivation_list, risk_list
 from services.uow import UnitOfWork
+from services.zones import resolve_zone
 
 DEFAULT_PUSH_TIME = time(9, 0)
 CATCH_UP_WINDOW = timedelta(hours=6)
@@ -69,25 +70,24 @@ async def load_recipients(
     default_timezone: str,
     default_language: str,
 ) -> list[Recipient]:
-    """Active people of `roles` with pushes on and not muted at `now`."""
-    async with uow:
-        users = (
-            await uow.session.scalars(
-                select(User)
-                .where(
-                    User.is_active.is_(True),
-                    User.telegram_id.is_not(None),
-                    User.pushes_enabled.is_(True),
-                    User.role.in_([role.value for role in roles]),
-                )
-                .order_by(User.id)
+    """Active people of `roles` with pushes on and not muted at `now` (inside `async with uow`)."""
+    users = (
+        await uow.session.scalars(
+            select(User)
+            .where(
+                User.is_active.is_(True),
+                User.telegram_id.is_not(None),
+                User.pushes_enabled.is_(True),
+                User.role.in_([role.value for role in roles]),
             )
-        ).all()
-        return [
-            _recipient(user, default_timezone, default_language)
-            for user in users
-            if user.muted_until is None or user.muted_until <= now
-        ]
+            .order_by(User.id)
+        )
+    ).all()
+    return [
+        _recipient(user, default_timezone, default_language)
+        for user in users
+        if user.muted_until is None or user.muted_until <= now
+    ]
 
 
 def _recipient(user: User, default_timezone: str, default_language: str) -> Recipient:
@@ -129,26 +129,27 @@ async def plan_daily(
     kind: DeliveryKind,
     roles: Sequence[Role],
     now: datetime,
-    calendar: WorkCalendar,
     *,
     default_timezone: str,
     default_language: str,
     catch_up: timedelta = CATCH_UP_WINDOW,
 ) -> DeliveryPlan:
     """Which daily deliveries of `kind` (one per person and working day) are due at `now`."""
-    recipients = await load_recipients(
-        uow,
-        roles,
-        now,
-        default_timezone=default_timezone,
-        default_language=default_language,
-    )
-    candidates = [
-        DueDelivery(DeliveryKey(recipient.user_id, kind, day), recipient, moment)
-        for recipient in recipients
-        for day, moment in occurrences(recipient, now, calendar)
-    ]
-    ledger = await ledger_rows(uow, kind, {c.key.local_date for c in candidates})
+    async with uow:
+        calendar = await load_calendar(uow)
+        recipients = await load_recipients(
+            uow,
+            roles,
+            now,
+            default_timezone=default_timezone,
+            default_language=default_language,
+        )
+        candidates = [
+            DueDelivery(DeliveryKey(recipient.user_id, kind, day), recipient, moment)
+            for recipient in recipients
+            for day, moment in occurrences(recipient, now, calendar)
+        ]
+        ledger = await ledger_rows(uow, kind, {c.key.local_date for c in candidates})
     return _split(candidates, ledger, now, catch_up)
 
 
@@ -229,7 +230,8 @@ async def plan_reminders(
             local_day = at.astimezone(ZoneInfo(recipient.timezone)).date()
             key = DeliveryKey(user.id, DeliveryKind.REMINDER, local_day, str(interaction_id))
             candidates.append(DueDelivery(key, recipient, at))
-    ledger = await ledger_rows(uow, DeliveryKind.REMINDER, {c.key.local_date for c in candidates})
+        days = {c.key.local_date for c in candidates}
+        ledger = await ledger_rows(uow, DeliveryKind.REMINDER, days)
     return _split(candidates, ledger, now, catch_up)
 
 
@@ -289,17 +291,6 @@ def _segment_rank(segment: str | None) -> int:
     return SEGMENT_ORDER.index(segment) if segment in SEGMENT_ORDER else len(SEGMENT_ORDER)
 
 
-def _priority(item: ClientListItem) -> tuple[int, int, int, float]:
-    """VIP first, then A (then B, C, none), then the most overdue, then the biggest."""
-    abc_rank = "ABC".index(item.abc) if item.abc in ("A", "B", "C") else 3
-    return (
-        0 if item.is_vip else 1,
-        abc_rank,
-        -(item.overdue_days or 0),
-        -float(item.revenue_12m or 0),
-    )
-
-
 def rotate(items: Sequence[T], day: date, count: int) -> list[T]:
     """`count` items starting at a position that moves by `count` each calendar day.
 
@@ -315,12 +306,13 @@ def rotate(items: Sequence[T], day: date, count: int) -> list[T]:
 def group_by_segment(
     items: Sequence[ClientListItem], per_group: int = CLIENTS_PER_SEGMENT
 ) -> tuple[SegmentGroup, ...]:
-    """Due clients by segment (AX first, no segment last), each group's top clients first."""
+    """Due clients by segment (AX first, no segment last); `items` come in call order
+    (`services.lists.CALL_ORDER`), so each group keeps its first clients first."""
     groups: dict[str | None, list[ClientListItem]] = {}
     for item in items:
         groups.setdefault(item.segment, []).append(item)
     return tuple(
-        SegmentGroup(segment, len(members), tuple(sorted(members, key=_priority)[:per_group]))
+        SegmentGroup(segment, len(members), tuple(members[:per_group]))
         for segment, members in sorted(groups.items(), key=lambda kv: _segment_rank(kv[0]))
     )
 
@@ -337,19 +329,16 @@ def _unique(items: Sequence[ClientListItem]) -> tuple[ClientListItem, ...]:
 
 async def build_morning_push(uow: UnitOfWork, user_id: int, today: date) -> MorningPush:
     """A manager's morning summary for `today` (their local date)."""
-    due = await call_list(uow, user_id, today, horizon_days=0)
-    reactivation = await reactivation_list(uow, user_id, today=today)
-    risk = await risk_list(uow, user_id, today=today)
+    async with uow:
+        due = await call_list(uow, user_id, today)
+        reactivation = await reactivation_list(uow, user_id, today)
+        risk = await risk_list(uow, user_id, today)
     due_ids = {item.client_id for item in due}
     # a client due today anyway is not offered again as a reactivation or risk pick
     picks = rotate(
         [i for i in reactivation if i.client_id not in due_ids], today, REACTIVATION_PICKS
     )
-    at_risk = sorted(
-        (i for i in risk if i.client_id not in due_ids),
-        key=lambda i: -float(i.revenue_at_risk or 0),
-    )[:AT_RISK_PICKS]
-    by_priority = sorted(due, key=_priority)
+    at_risk = [i for i in risk if i.client_id not in due_ids][:AT_RISK_PICKS]
     return MorningPush(
         user_id=user_id,
         today=today,
@@ -358,5 +347,5 @@ async def build_morning_push(uow: UnitOfWork, user_id: int, today: date) -> Morn
         groups=group_by_segment(due),
         reactivation=tuple(picks),
         at_risk=tuple(at_risk),
-        featured=_unique([*by_priority[:FEATURED_DUE], *picks, *at_risk]),
+        featured=_unique([*due[:FEATURED_DUE], *picks, *at_risk]),
     )

@@ -28,6 +28,7 @@ from services.db.models import (
 )
 from services.settings_store import load_segmentation_settings
 from services.uow import UnitOfWork
+from services.zones import DEFAULT_TIMEZONE
 
 INSERT_CHUNK = 5_000
 
@@ -185,11 +186,11 @@ async def _previous_snapshot(uow: UnitOfWork, as_of: date) -> tuple[date | None,
 
 
 async def recompute_segments(
-    uow: UnitOfWork, as_of: date, *, timezone: str = "Europe/Moscow"
+    uow: UnitOfWork, as_of: date, *, timezone: str = DEFAULT_TIMEZONE
 ) -> SegmentationOutcome:
     """Segment every client as known on `as_of` and store the snapshot (commits)."""
-    settings: SegmentationSettings = await load_segmentation_settings(uow)
     async with uow:
+        settings = await load_segmentation_settings(uow)
         connection = await uow.session.connection()
         transactions, clients, contacts = await connection.run_sync(
             lambda sync: _read_frames(sync, as_of, timezone)

@@ -32,13 +32,9 @@ async def write_setting(
 async def load_segmentation_settings(uow: UnitOfWork) -> SegmentationSettings:
     """The company's segmentation settings: stored overrides on top of the defaults.
 
-    Works inside an open unit of work or opens one for the read.
+    Call inside `async with uow`, like every query helper.
     """
-    if uow.is_open:
-        return SegmentationSettings.from_dict(await read_setting(uow, SEGMENTATION_KEY))
-    async with uow:
-        stored = await read_setting(uow, SEGMENTATION_KEY)
-    return SegmentationSettings.from_dict(stored)
+    return SegmentationSettings.from_dict(await read_setting(uow, SEGMENTATION_KEY))
 
 
 async def save_segmentation_settings(

@@ -24,10 +24,6 @@ class UnitOfWork:
             raise RuntimeError("use the unit of work inside `async with`")
         return self._session
 
-    @property
-    def is_open(self) -> bool:
-        return self._session is not None
-
     async def __aenter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("this unit of work is already open")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from services.db.models import User
 from services.errors import InvalidPushTime, InvalidValue, UnknownTimezone
-from services.i18n import LANGUAGES
+from services.languages import LANGUAGES
 from services.uow import UnitOfWork
 from services.users import load_active_actor
 

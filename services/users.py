@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.db.models import Client, Role, User
+from services.db.versions import clients_changed
 from services.errors import (
     AccessDenied,
     CannotChangeSelf,
@@ -18,8 +19,7 @@ from services.errors import (
     UserAlreadyExists,
     UserNotFound,
 )
-from services.i18n import LANGUAGES
-from services.search import invalidate_search_index
+from services.languages import LANGUAGES
 from services.uow import UnitOfWork
 
 NAME_MAX_LENGTH = 200  # users.display_name is String(200)
@@ -404,7 +404,6 @@ async def reassign_clients(
             target=_to_dto(target),
             moved=moved.rowcount,  # type: ignore[attr-defined]
         )
+        await clients_changed(uow)  # the search index knows owners
         await uow.commit()
-    # the search index caches owners; managers must find their new clients at once
-    invalidate_search_index()
     return result

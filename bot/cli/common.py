@@ -8,6 +8,7 @@ import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from services.analytics.settings import SegmentationSettings
 from services.db.engine import make_engine, make_session_factory
 from services.db.schema import SchemaNotReady, ensure_schema
 from services.uow import UnitOfWorkFactory
+from services.zones import resolve_zone
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -46,7 +48,7 @@ async def open_database(
     settings: Settings, *, require_schema: bool = True
 ) -> AsyncIterator[Database]:
     """Connect to `DATABASE_URL`; by default insist the schema is migrated."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.url)
     try:
         if require_schema:
             try:
@@ -56,6 +58,11 @@ async def open_database(
         yield Database(settings, engine, UnitOfWorkFactory(make_session_factory(engine)))
     finally:
         await engine.dispose()
+
+
+def company_today(settings: Settings) -> date:
+    """Today in the company's time zone: what "as of today" means on the command line."""
+    return datetime.now(resolve_zone(settings.company.default_timezone)).date()
 
 
 def run_command(main: Callable[[Settings], Awaitable[int]]) -> int:

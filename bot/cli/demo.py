@@ -7,12 +7,10 @@ local Bot API sandbox and the real bot against it, and serves the web chat.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.app import create_application
-from bot.cli.common import EXIT_OK, SubParsers, open_database, run_command
+from bot.cli.common import EXIT_OK, SubParsers, company_today, open_database, run_command
 from bot.cli.demo_data import format_summary
 from bot.cli.run import serve
 from bot.config import Settings
@@ -63,7 +61,7 @@ def identities_provider(uow_factory: UnitOfWorkFactory) -> Any:
 
 
 async def demo(settings: Settings, args: argparse.Namespace) -> int:
-    today = datetime.now(ZoneInfo(settings.default_timezone)).date()
+    today = company_today(settings)
     async with open_database(settings, require_schema=False) as database:
         await upgrade(database.engine)
         print(f"Database ready: {database.engine.url.render_as_string(hide_password=True)}")
@@ -71,14 +69,14 @@ async def demo(settings: Settings, args: argparse.Namespace) -> int:
         print("Demo base loaded:" if loaded.loaded else "Demo base already present:")
         print(format_summary(loaded.summary))
         outcome = await recompute_segments(
-            database.uow_factory(), today, timezone=settings.default_timezone
+            database.uow_factory(), today, timezone=settings.company.default_timezone
         )
         print(f"Segments computed as of {outcome.as_of} for {outcome.clients} clients.")
 
         sandbox = Sandbox(
             SandboxConfig(
-                host=args.host or settings.sandbox_host,
-                port=args.port if args.port is not None else settings.sandbox_port,
+                host=args.host or settings.sandbox.host,
+                port=args.port if args.port is not None else settings.sandbox.port,
                 identities=identities_provider(database.uow_factory),
             )
         )

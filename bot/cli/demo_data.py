@@ -5,10 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from bot.cli.common import EXIT_OK, EXIT_USAGE, CommandError, SubParsers, open_database, run_command
+from bot.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    SubParsers,
+    company_today,
+    open_database,
+    run_command,
+)
 from bot.config import Settings
 from demo_data import (
     DEFAULT_CLIENTS,
@@ -63,7 +70,7 @@ async def demo_data(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError("--clients must be at least 1", EXIT_USAGE)
     if args.seed < 0:
         raise CommandError("--seed must not be negative", EXIT_USAGE)
-    as_of = args.as_of or datetime.now(ZoneInfo(settings.default_timezone)).date()
+    as_of = args.as_of or company_today(settings)
     started = time.perf_counter()
     async with open_database(settings) as database:
         try:

@@ -6,11 +6,9 @@ import argparse
 import csv
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
@@ -20,6 +18,7 @@ from bot.cli.common import (
     EXIT_USAGE,
     CommandError,
     SubParsers,
+    company_today,
     open_database,
     run_command,
 )
@@ -161,9 +160,9 @@ async def import_file(
         changed = report.rows_imported or report.rows_updated or report.clients_created
         if report.committed and changed and args.segment:
             # segments, due dates and lists must reflect the new data right away
-            today = datetime.now(ZoneInfo(settings.default_timezone)).date()
+            today = company_today(settings)
             outcome = await recompute_segments(
-                database.uow_factory(), today, timezone=settings.default_timezone
+                database.uow_factory(), today, timezone=settings.company.default_timezone
             )
             print(f"Segments recomputed as of {outcome.as_of} for {outcome.clients} clients.")
     if args.errors_csv is not None and report.errors:

@@ -57,12 +57,13 @@ async def open_application(settings: Settings, token: str, api_base: str | None)
 
 
 async def run(settings: Settings) -> int:
-    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+    token = settings.telegram.token()
+    if token is None:
         raise CommandError(
             "BOT_TOKEN is not set. Put the token from @BotFather into .env "
             "(see .env.example), or try the bot without Telegram: `make demo`.",
             EXIT_USAGE,
         )
-    app = await open_application(settings, settings.bot_token.get_secret_value().strip(), None)
+    app = await open_application(settings, token, None)
     await serve(app)
     return EXIT_OK

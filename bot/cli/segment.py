@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot.cli.common import (
     EXIT_OK,
     SubParsers,
+    company_today,
     open_database,
     read_segmentation_config,
     run_command,
@@ -41,23 +41,19 @@ def register(subparsers: SubParsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     async def main(settings: Settings) -> int:
-        as_of = args.as_of or _today(settings.default_timezone)
+        as_of = args.as_of or company_today(settings)
         async with open_database(settings) as database:
             if args.config is not None:
                 stored = read_segmentation_config(args.config)
                 await save_segmentation_settings(database.uow_factory(), stored)
                 print(f"Segmentation settings from {args.config} stored.")
             outcome = await recompute_segments(
-                database.uow_factory(), as_of, timezone=settings.default_timezone
+                database.uow_factory(), as_of, timezone=settings.company.default_timezone
             )
         print(render_outcome(outcome))
         return EXIT_OK
 
     return run_command(main)
-
-
-def _today(timezone: str) -> date:
-    return datetime.now(ZoneInfo(timezone)).date()
 
 
 def render_outcome(outcome: SegmentationOutcome) -> str:

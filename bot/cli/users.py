@@ -58,7 +58,7 @@ def handle_list(args: argparse.Namespace) -> int:
     async def main(settings: Settings) -> int:
         async with open_database(settings) as database:
             users = await list_users(database.uow_factory())
-        print(format_users(users, default_timezone=settings.default_timezone))
+        print(format_users(users, default_timezone=settings.company.default_timezone))
         return EXIT_OK
 
     return run_command(main)

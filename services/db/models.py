@@ -273,6 +273,16 @@ class Delivery(Base):
     )
 
 
+class DataVersion(Base):
+    """A version stamp of data that processes cache (see services/db/versions.py)."""
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class FsmRecord(Base):
     """Conversation state of one chat, so a half-logged call survives a restart."""
 

@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.db.models import Client, ClientPhone, ImportBatch, Transaction, User
+from services.db.versions import clients_changed
 from services.importing.columns import CLIENT_COLUMNS, TRANSACTION_COLUMNS
 from services.importing.errors import ErrorCode, RowError
 from services.importing.matching import ClientIndex, KnownClient
@@ -239,6 +240,8 @@ async def import_transactions(
         # the batch row comes first: every transaction points to it
         batch_id = await _record_batch(uow, report)
         await _insert_transactions(connection, fresh, batch_id, progress)
+        if created:
+            await clients_changed(uow)
         await uow.commit()
     return replace(report, batch_id=batch_id)
 
@@ -326,6 +329,8 @@ async def _record_batch(uow: UnitOfWork, report: ImportReport) -> int:
 async def _finish(uow: UnitOfWork, report: ImportReport) -> ImportReport:
     """Record the run and commit: the last step of every outcome."""
     batch_id = await _record_batch(uow, report)
+    if report.kind == "clients" and report.rows_imported + report.rows_updated:
+        await clients_changed(uow)  # the search index must see new and renamed clients
     await uow.commit()
     return replace(report, batch_id=batch_id)
 

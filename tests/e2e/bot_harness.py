@@ -45,7 +45,7 @@ import aiohttp
 import pytest
 
 from bot.app import Application, create_application
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from sandbox import LimitsConfig, Sandbox, SandboxConfig
 from services.clock import FixedClock
 from services.db.engine import make_engine, make_session_factory
@@ -346,18 +346,18 @@ class _ErrorLog(logging.Handler):
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Settings for tests: nothing from the environment or `.env` leaks in."""
+    """Settings for tests, by variable name (`REDIS_URL=...`); `.env` is not read."""
     values: dict[str, Any] = {
-        "database_url": database_url,
-        "redis_url": "",
-        "telegram_api_base": "",
-        "default_language": "ru",
-        "default_timezone": "Europe/Moscow",
-        "visibility": "own",
-        "managers_can_set_vip": False,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": "",
+        "TELEGRAM_API_BASE": "",
+        "DEFAULT_LANGUAGE": "ru",
+        "DEFAULT_TIMEZONE": "Europe/Moscow",
+        "VISIBILITY": "own",
+        "MANAGERS_CAN_SET_VIP": False,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return load_settings(env_file=None, **values)
 
 
 class BotHarness:
@@ -403,8 +403,8 @@ class BotHarness:
         deadline = time.monotonic() + 10
         # Ready when the bot polls: startup hooks (menus) have run by then.
         while await self._polls() <= polls_before:
-            if app._polling is not None and app._polling.done():
-                await app._polling  # re-raises why polling could not start
+            if app.polling is not None and app.polling.done():
+                await app.polling  # re-raises why polling could not start
                 raise RuntimeError("polling stopped before it reached the sandbox")
             if time.monotonic() > deadline:
                 raise SandboxTimeout("the bot did not poll the sandbox within 10 s")
@@ -498,7 +498,7 @@ async def bot_app(
     """
     overrides: dict[str, Any] = {}
     if request.node.get_closest_marker("redis_fsm") is not None:
-        overrides["redis_url"] = request.getfixturevalue("redis_url")
+        overrides["REDIS_URL"] = request.getfixturevalue("redis_url")
     harness = BotHarness(bot_sandbox, make_settings(bot_db_url, **overrides), FixedClock(NOW))
     await harness.start()
     try:

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from handlers.keyboards.admin import UsersAction, UsersCb
 from services.db.models import Invite, Role, User
 from tests.e2e.bot_harness import (
     ANNA,
@@ -23,6 +22,7 @@ from tests.e2e.bot_harness import (
     wait_answer,
 )
 from tests.e2e.sandbox_harness import SandboxClient
+from ui.keyboards.admin import UsersAction, UsersCb
 
 NEWCOMER = 3001
 SECOND_NEWCOMER = 3002

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from handlers.keyboards.admin import UsersAction, UsersCb
 from services.db.models import Client, User
 from tests.e2e.bot_harness import (
     ADMIN,
@@ -21,6 +20,7 @@ from tests.e2e.bot_harness import (
     wait_answer,
 )
 from tests.e2e.sandbox_harness import SandboxClient
+from ui.keyboards.admin import UsersAction, UsersCb
 
 
 async def _user(bot_app: BotHarness, telegram_id: int) -> User:

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from handlers.callbacks import CallAction, CallCb, CardAction, ClientCb
 from services.db.models import Channel, Client, Interaction, Outcome
+from services.db.versions import clients_changed
 from services.normalize import normalize_name
 from tests.e2e.bot_harness import (
     ANNA,
@@ -23,6 +23,7 @@ from tests.e2e.bot_harness import (
     wait_answer,
 )
 from tests.e2e.sandbox_harness import SandboxClient
+from ui.callbacks import CallAction, CallCb, CardAction, ClientCb
 
 NBSP = "\u00a0"
 
@@ -108,6 +109,7 @@ async def test_many_matches_are_paged_in_place(
             uow.session.add(
                 Client(name=name, name_normalized=normalize_name(name), owner_id=seed.anna)
             )
+        await clients_changed(uow)  # as every writer of clients does
         await uow.commit()
 
     listing = await ask(chat, ANNA, "смирнова", "Найдено 12 клиентов")

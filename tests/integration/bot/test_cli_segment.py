@@ -43,7 +43,8 @@ async def test_config_is_stored_and_used(
     printed = capsys.readouterr().out
     assert "Segmentation settings from" in printed
     assert "Segments as of 2026-06-30: 1 clients" in printed
-    assert (await load_segmentation_settings(uow_factory())).cadence_days["AZ"] == 5
+    async with uow_factory() as uow:
+        assert (await load_segmentation_settings(uow)).cadence_days["AZ"] == 5
     async with uow_factory() as uow:
         snapshot = (
             await uow.session.execute(

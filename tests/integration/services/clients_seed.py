@@ -20,6 +20,7 @@ from services.db.models import (
     Transaction,
     User,
 )
+from services.db.versions import clients_changed
 from services.normalize import normalize_name
 from services.uow import UnitOfWorkFactory
 
@@ -59,6 +60,7 @@ async def add_client(
         client.phone_numbers.extend(ClientPhone(phone=phone) for phone in phones)
         uow.session.add(client)
         await uow.flush()
+        await clients_changed(uow)  # like every writer of clients
         await uow.commit()
         return client.id
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
-from services import search
 from services.access import ensure_can_access
 from services.clients import (
     ChurnRisk,
@@ -17,10 +18,13 @@ from services.clients import (
     get_history,
     set_vip,
 )
+from services.db.engine import make_engine, make_session_factory
 from services.db.models import Client, Outcome, Role
+from services.db.versions import clients_changed
 from services.errors import AccessDenied, ClientNotFound
-from services.search import invalidate_search_index, search_clients
+from services.search import SearchIndexStore, search_clients
 from services.uow import UnitOfWorkFactory
+from services.users import reassign_clients
 from tests.integration.services.clients_seed import (
     NOW,
     TODAY,
@@ -33,9 +37,24 @@ from tests.integration.services.clients_seed import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _fresh_search_index() -> None:
-    invalidate_search_index()
+@pytest.fixture
+async def index(uow_factory: UnitOfWorkFactory) -> AsyncIterator[SearchIndexStore]:
+    """This test's name index of its database."""
+    store = SearchIndexStore(uow_factory)
+    yield store
+    await store.close()
+
+
+async def _eventually_found(
+    uow_factory: UnitOfWorkFactory, index: SearchIndexStore, anna: int, query: str
+) -> list[str]:
+    """The index rebuilds in the background: the new name shows within seconds."""
+    for _ in range(200):
+        found = await search_clients(uow_factory(), index, viewer(anna), query)
+        if found.total:
+            return [h.name for h in found.hits]
+        await asyncio.sleep(0.025)
+    return []
 
 
 async def test_card_shows_what_a_manager_needs(uow_factory: UnitOfWorkFactory) -> None:
@@ -168,7 +187,9 @@ async def test_vip_needs_the_right_role(uow_factory: UnitOfWorkFactory) -> None:
     assert not (await get_card(uow_factory(), viewer(anna), client, NOW)).is_vip
 
 
-async def test_lookup_by_phone_tax_id_external_id_and_name(uow_factory: UnitOfWorkFactory) -> None:
+async def test_lookup_by_phone_tax_id_external_id_and_name(
+    uow_factory: UnitOfWorkFactory, index: SearchIndexStore
+) -> None:
     anna = await add_user(uow_factory, "Анна")
     ivanov = await add_client(
         uow_factory,
@@ -183,61 +204,76 @@ async def test_lookup_by_phone_tax_id_external_id_and_name(uow_factory: UnitOfWo
     ivanova = await add_client(uow_factory, "Иванова Мария", anna)
 
     for query in ("8 (912) 345-67-89", "+79123456789", "9123456789", "7701234567", "CRM-42"):
-        found = await search_clients(uow_factory(), viewer(anna), query, now=NOW)
+        found = await search_clients(uow_factory(), index, viewer(anna), query, now=NOW)
         assert [h.client_id for h in found.hits] == [ivanov], query
         assert found.card is not None and found.card.client_id == ivanov
 
     for query in ("иванов", "IVANOV", "Иванову", "Ивонов"):
-        found = await search_clients(uow_factory(), viewer(anna), query, now=NOW)
+        found = await search_clients(uow_factory(), index, viewer(anna), query, now=NOW)
         assert {h.client_id for h in found.hits} == {ivanov, ivanova}, query
         assert found.card is None and found.total == 2
 
-    found = await search_clients(uow_factory(), viewer(anna), "Ivanova Maria", now=NOW)
+    found = await search_clients(uow_factory(), index, viewer(anna), "Ivanova Maria", now=NOW)
     assert [h.client_id for h in found.hits] == [ivanova]
-    nothing = await search_clients(uow_factory(), viewer(anna), "Сидоров", now=NOW)
+    nothing = await search_clients(uow_factory(), index, viewer(anna), "Сидоров", now=NOW)
     assert nothing.total == 0 and nothing.hits == ()
-    nothing = await search_clients(uow_factory(), viewer(anna), "8 999 000-00-00", now=NOW)
+    nothing = await search_clients(uow_factory(), index, viewer(anna), "8 999 000-00-00", now=NOW)
     assert nothing.total == 0
 
 
 async def test_lookup_respects_visibility_and_pages(
-    uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+    uow_factory: UnitOfWorkFactory, index: SearchIndexStore
 ) -> None:
-    monkeypatch.setattr(search, "NEW_CLIENTS_CHECK_SECONDS", 0.0)  # no waiting in tests
     anna = await add_user(uow_factory, "Анна")
     john = await add_user(uow_factory, "John")
     for number in range(12):
         await add_client(uow_factory, f"Смирнов {number:02d}", anna)
     johns = await add_client(uow_factory, "Смирнов Джона", john, phones=["79990001122"])
 
-    mine = await search_clients(uow_factory(), viewer(anna), "смирнов", page=1)
+    mine = await search_clients(uow_factory(), index, viewer(anna), "смирнов", page=1)
     assert (mine.total, mine.pages, mine.page, len(mine.hits)) == (12, 2, 1, 2)
     assert johns not in {h.client_id for h in mine.hits}
     assert not mine.show_owner
-    by_phone = await search_clients(uow_factory(), viewer(anna), "+7 999 000-11-22")
+    by_phone = await search_clients(uow_factory(), index, viewer(anna), "+7 999 000-11-22")
     assert by_phone.total == 0  # someone else's client is not even hinted at
 
-    wide = await search_clients(uow_factory(), viewer(anna, visibility="all"), "смирнов")
+    wide = await search_clients(uow_factory(), index, viewer(anna, visibility="all"), "смирнов")
     assert wide.total == 13 and wide.show_owner
 
     # a client added after the index was built is found at once
     newest = await add_client(uow_factory, "Смирнова Ольга", anna)
-    again = await search_clients(uow_factory(), viewer(anna), "смирнова ольга", now=NOW)
+    again = await search_clients(uow_factory(), index, viewer(anna), "смирнова ольга", now=NOW)
     assert [h.client_id for h in again.hits] == [newest]
 
 
-async def test_renames_show_after_the_index_is_invalidated(
-    uow_factory: UnitOfWorkFactory,
+async def test_renames_elsewhere_show_within_seconds(
+    db_url: str, uow_factory: UnitOfWorkFactory, index: SearchIndexStore
 ) -> None:
+    """Another process (here: another engine) renames a client and stamps the change."""
     anna = await add_user(uow_factory, "Анна")
     client = await add_client(uow_factory, "Старое Название", anna)
-    assert (await search_clients(uow_factory(), viewer(anna), "старое")).total == 1
-    async with uow_factory() as uow:
-        row = await uow.session.get(Client, client)
-        assert row is not None
-        row.name = "Новое Имя"
-        await uow.commit()
-    assert (await search_clients(uow_factory(), viewer(anna), "новое")).total == 0  # cached
-    invalidate_search_index()
-    found = await search_clients(uow_factory(), viewer(anna), "новое имя")
-    assert [h.name for h in found.hits] == ["Новое Имя"]
+    assert (await search_clients(uow_factory(), index, viewer(anna), "старое")).total == 1
+    other = make_engine(db_url)
+    try:
+        async with UnitOfWorkFactory(make_session_factory(other))() as uow:
+            row = await uow.session.get(Client, client)
+            assert row is not None
+            row.name = "Новое Имя"
+            await clients_changed(uow)
+            await uow.commit()
+    finally:
+        await other.dispose()
+    assert await _eventually_found(uow_factory, index, anna, "новое имя") == ["Новое Имя"]
+    assert (await search_clients(uow_factory(), index, viewer(anna), "старое")).total == 0
+
+
+async def test_clients_handed_over_are_found_by_their_new_manager(
+    uow_factory: UnitOfWorkFactory, index: SearchIndexStore
+) -> None:
+    head = await add_user(uow_factory, "Ольга", Role.HEAD)
+    anna = await add_user(uow_factory, "Анна")
+    john = await add_user(uow_factory, "John")
+    await add_client(uow_factory, "Ромашка", john)
+    assert (await search_clients(uow_factory(), index, viewer(anna), "ромашка")).total == 0
+    await reassign_clients(uow_factory(), actor_id=head, source_id=john, target_id=anna)
+    assert await _eventually_found(uow_factory, index, anna, "ромашка") == ["Ромашка"]

@@ -17,11 +17,9 @@ from services.delivery import (
     DeliveryStatus,
     claim,
     claim_daily_job,
+    finish,
     finish_daily_job,
     ledger_rows,
-    mark_blocked,
-    mark_failed,
-    mark_sent,
     record_skipped,
     status_counts,
 )
@@ -71,7 +69,9 @@ async def test_a_sent_delivery_is_never_claimed_again(uow_factory: UnitOfWorkFac
     key = await _key(uow_factory)
     won = await claim(uow_factory(), key, NOW)
     assert won is not None
-    await mark_sent(uow_factory(), won, NOW + timedelta(seconds=1), attempts=2)
+    await finish(
+        uow_factory(), won, DeliveryStatus.SENT, attempts=2, now=NOW + timedelta(seconds=1)
+    )
     row = await _row(uow_factory)
     assert (row.status, row.attempts, row.sent_at) == ("sent", 2, NOW + timedelta(seconds=1))
     assert await claim(uow_factory(), key, NOW + timedelta(days=1)) is None
@@ -95,7 +95,7 @@ async def test_a_failed_delivery_is_retried_a_bounded_number_of_times(
     moment = NOW
     won = await claim(uow_factory(), key, moment)
     assert won is not None
-    await mark_failed(uow_factory(), won, attempts=1, error="502 Bad Gateway")
+    await finish(uow_factory(), won, DeliveryStatus.FAILED, attempts=1, error="502 Bad Gateway")
     assert await claim(uow_factory(), key, moment + RETRY_FAILED_AFTER / 2) is None
     tries = 1
     while True:
@@ -104,7 +104,9 @@ async def test_a_failed_delivery_is_retried_a_bounded_number_of_times(
         if again is None:
             break
         tries += 1
-        await mark_failed(uow_factory(), again, attempts=1, error="502 Bad Gateway")
+        await finish(
+            uow_factory(), again, DeliveryStatus.FAILED, attempts=1, error="502 Bad Gateway"
+        )
     assert tries == MAX_ATTEMPTS
     row = await _row(uow_factory)
     assert (row.status, row.attempts, row.error) == ("failed", MAX_ATTEMPTS, "502 Bad Gateway")
@@ -115,7 +117,8 @@ async def test_skipped_is_recorded_once_and_blocks_claims(uow_factory: UnitOfWor
     assert await record_skipped(uow_factory(), key, NOW, "missed: too late") is True
     assert await record_skipped(uow_factory(), key, NOW, "missed: too late") is False
     assert await claim(uow_factory(), key, NOW + timedelta(days=2)) is None
-    rows = await ledger_rows(uow_factory(), DeliveryKind.MORNING_PUSH, [DAY])
+    async with uow_factory() as uow:
+        rows = await ledger_rows(uow, DeliveryKind.MORNING_PUSH, [DAY])
     assert rows[key].status is DeliveryStatus.SKIPPED
     assert await status_counts(uow_factory(), DeliveryKind.MORNING_PUSH, DAY) == {
         DeliveryStatus.SKIPPED: 1
@@ -128,7 +131,13 @@ async def test_blocked_closes_the_delivery_and_deactivates_the_user(
     key = await _key(uow_factory)
     won = await claim(uow_factory(), key, NOW)
     assert won is not None
-    await mark_blocked(uow_factory(), won, 1, "403: Forbidden: bot was blocked by the user")
+    await finish(
+        uow_factory(),
+        won,
+        DeliveryStatus.BLOCKED,
+        attempts=1,
+        error="403: Forbidden: bot was blocked by the user",
+    )
     async with uow_factory() as uow:
         user = await uow.session.get(User, key.recipient_id)
         assert user is not None

@@ -13,10 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers.push_texts import digest_chart, render_digest
 from services.db.models import Channel, Role
 from services.digest import DigestNotAllowed, build_digest
-from services.i18n import Translator
 from services.uow import UnitOfWorkFactory
 from tests.integration.services.push_seed import (
     add_call,
@@ -25,6 +23,8 @@ from tests.integration.services.push_seed import (
     add_snapshot,
     add_user,
 )
+from ui.i18n import Translator
+from ui.texts.digest import digest_chart, render_digest
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 11, 9, 6, 0, tzinfo=UTC)  # Monday 09:00 in Moscow
@@ -172,12 +172,14 @@ async def test_digest_text_and_chart(uow_factory: UnitOfWorkFactory) -> None:
     assert "<b>Прошлая неделя, 02.11–08.11</b>: 9 из 120 (8%)" in text
     assert "<b>Просроченные контакты</b>: 3" in text
     assert "Новые: 1 (1) · ушли: 0 (1) · вернулись: 0 (1)" in text
-    assert "Выручка от новых: 1\u00a0000 ₽ (500 ₽), от действующих: 300 ₽ (200 ₽)" in text
+    assert (
+        "Выручка от новых: 1\u00a0000\u00a0₽ (500\u00a0₽), от действующих: 300\u00a0₽ (200\u00a0₽)"
+    ) in text
     assert "• Одуванчик (Анна Смирнова): A→C" in text
     assert "• Лютик (Анна Смирнова): X→Z" in text
-    assert "<b>Под риском</b>: 3 клиента, выручка под риском 11\u00a0000 ₽" in text
+    assert "<b>Под риском</b>: 3 клиента, выручка под риском 11\u00a0000\u00a0₽" in text
     english = render_digest(digest, Translator("en"))
-    assert "<b>Calls on Nov 6 – Nov 8</b>: 5 of 30 (17%)" in english
+    assert "<b>Calls on 6 Nov – 8 Nov</b>: 5 of 30 (17%)" in english  # one date format
     png = digest_chart(digest, Translator("ru"))
     assert png.startswith(b"\x89PNG")
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from services.db.models import Role
-from services.lists import ListKind, call_list, list_page, reactivation_list, risk_list
+from services.lists import (
+    ClientListItem,
+    ListKind,
+    call_list,
+    list_page,
+    reactivation_list,
+    risk_list,
+)
 from services.uow import UnitOfWorkFactory
 from tests.integration.services.clients_seed import (
     NOW,
@@ -18,6 +26,14 @@ from tests.integration.services.clients_seed import (
 )
 
 OLD = date(2026, 1, 1)
+
+
+async def _read(uow_factory: UnitOfWorkFactory, query: Any, *args: Any) -> list[ClientListItem]:
+    """Run one of the list queries in a unit of work of its own."""
+    async with uow_factory() as uow:
+        return list(await query(uow, *args))
+
+
 LATEST = date(2026, 3, 1)
 
 
@@ -44,7 +60,7 @@ async def test_call_list_order_scope_and_horizon(uow_factory: UnitOfWorkFactory)
     # an older snapshot saying "A" must not lift a client now in B
     await add_snapshot(uow_factory, b_overdue_1, OLD, segment="AX")
 
-    items = await call_list(uow_factory(), anna, TODAY)
+    items = await _read(uow_factory, call_list, anna, TODAY)
     assert [i.client_id for i in items] == [
         vip_today,
         a_overdue_2,
@@ -58,9 +74,11 @@ async def test_call_list_order_scope_and_horizon(uow_factory: UnitOfWorkFactory)
     assert first.revenue_12m == Decimal(500) and first.owner_name == "Анна"
     assert items[0].abc is None and items[0].is_vip
 
-    ahead = await call_list(uow_factory(), anna, TODAY, horizon_days=1)
+    ahead = await _read(
+        uow_factory, lambda uow, *a: call_list(uow, *a, horizon_days=1), anna, TODAY
+    )
     assert tomorrow in {i.client_id for i in ahead} and len(ahead) == 7
-    everyone = await call_list(uow_factory(), None, TODAY)
+    everyone = await _read(uow_factory, call_list, None, TODAY)
     assert [i.client_id for i in everyone[:2]] == [vip_today, johns] and len(everyone) == 7
 
 
@@ -98,12 +116,16 @@ async def test_reactivation_and_risk_use_the_latest_snapshot(
     await add_snapshot(uow_factory, recovered, LATEST, reactivation=False, at_risk=False)
     await add_snapshot(uow_factory, johns, LATEST, reactivation=True, at_risk=True)
 
-    reactivate = await reactivation_list(uow_factory(), anna, today=TODAY)
+    reactivate = await _read(uow_factory, reactivation_list, anna, TODAY)
     assert [i.client_id for i in reactivate] == [big, small]
-    risky = await risk_list(uow_factory(), anna)
+    risky = await _read(uow_factory, risk_list, anna, TODAY)
     assert [i.client_id for i in risky] == [small, big]
     assert risky[0].revenue_at_risk == Decimal(900) and risky[0].p_alive == 0.3
-    assert {i.client_id for i in await risk_list(uow_factory(), None)} == {small, big, johns}
+    assert {i.client_id for i in await _read(uow_factory, risk_list, None, TODAY)} == {
+        small,
+        big,
+        johns,
+    }
 
 
 async def test_pages_counts_scope_and_the_viewers_today(uow_factory: UnitOfWorkFactory) -> None:

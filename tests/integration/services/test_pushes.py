@@ -299,7 +299,7 @@ async def test_morning_push_content(uow_factory: UnitOfWorkFactory) -> None:
         line.startswith("<b>BX</b> · 1: ООО «Ромашка» ⭐ (просрочка 4 дня)") for line in lines
     )
     assert "• ООО «Спящий»" in text  # reactivation pick
-    assert "• АО «Клевер» — под риском 50\u00a0000 ₽" in text
+    assert "• АО «Клевер» — под риском 50\u00a0000\u00a0₽" in text
 
     push = await build_morning_push(uow_factory(), 1, THURSDAY)
     assert [item.client_id for item in push.featured][:3] == [
@@ -408,7 +408,6 @@ async def test_plan_lists_heads_for_the_digest_only(uow_factory: UnitOfWorkFacto
         DeliveryKind.DIGEST,
         [Role.HEAD],
         MOSCOW_NINE,
-        WorkCalendar(),
         default_timezone="Europe/Moscow",
         default_language="ru",
     )

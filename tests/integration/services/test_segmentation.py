@@ -99,7 +99,8 @@ async def test_stored_settings_change_the_result(uow_factory: UnitOfWorkFactory)
     ids = await _seed(uow_factory)
     custom = SegmentationSettings.from_dict({"cadence_days": {"CZ": 120}})
     await save_segmentation_settings(uow_factory(), custom)
-    assert (await load_segmentation_settings(uow_factory())).cadence_days["CZ"] == 120
+    async with uow_factory() as uow:
+        assert (await load_segmentation_settings(uow)).cadence_days["CZ"] == 120
 
     await recompute_segments(uow_factory(), date(2026, 12, 31))
     async with uow_factory() as uow:

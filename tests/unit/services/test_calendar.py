@@ -4,8 +4,9 @@ from datetime import date
 
 import pytest
 
-from services.calendar import WorkCalendar, resolve_zone
+from services.calendar import WorkCalendar
 from services.errors import InvalidValue
+from services.zones import resolve_zone
 
 RU = WorkCalendar()
 

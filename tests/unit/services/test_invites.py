@@ -13,8 +13,8 @@ from services.errors import (
     InviteExpired,
     InviteNotFound,
 )
-from services.i18n import Translator
 from services.invites import CODE_BYTES, INVITABLE_ROLES, parse_invite_role
+from ui.i18n import Translator
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,122 @@
+"""Typed callback data of every button the bot shows, in one place (prefixes are unique).
+
+Payloads carry ids, page numbers and short codes only (64-byte limit); every
+handler re-checks that the person may act on the client named here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class CardAction(StrEnum):
+    OPEN = "o"  # the card as a new message (from a list or search results)
+    BACK = "b"  # the card in place of the history
+    HISTORY = "h"
+    LOG_CALL = "l"
+    NEXT_CONTACT = "n"
+    VIP = "v"
+
+
+class ClientCb(CallbackData, prefix="cl"):
+    a: CardAction
+    c: int  # client id
+    p: int = 0  # history page; for VIP: 1 = make VIP, 0 = remove
+
+
+class SearchCb(CallbackData, prefix="sr"):
+    k: str  # key of the query kept in the conversation data
+    p: int = 0
+    log: bool = False  # results of /log: a row starts logging a call
+
+
+class ListCb(CallbackData, prefix="ls"):
+    k: str  # ListKind value
+    p: int = 0
+
+
+class CallAction(StrEnum):
+    OUTCOME = "o"
+    NEXT = "n"  # a preset: v = NextContactMode value
+    CALENDAR = "k"
+    TIME = "t"  # v = the hour ("15"); ":" is the callback data separator
+    NO_TIME = "nt"
+    NO_COMMENT = "s"
+    CANCEL = "x"
+
+
+class CallCb(CallbackData, prefix="cf"):
+    a: CallAction
+    c: int  # client id
+    v: str = ""
+
+
+class CalendarCb(CallbackData, prefix="ca"):
+    c: int  # client id
+    y: int
+    m: int
+    d: int = 0  # 0: show the month
+
+
+class UndoCb(CallbackData, prefix="un"):
+    i: int  # interaction id
+    d: int = 0  # the due date before the call, as date.toordinal(); 0: none
+
+
+class VipCb(CallbackData, prefix="vp"):
+    c: int
+    a: str = "s"  # s: keep without a reason
+
+
+class NoopCb(CallbackData, prefix="no"):
+    """A label-only button (page counter, empty calendar cell)."""
+
+
+class CancelCb(CallbackData, prefix="cancel"):
+    pass
+
+
+class InviteCb(CallbackData, prefix="inv"):
+    role: str
+
+
+class UsersAction:
+    PAGE = "p"
+    VIEW = "v"
+    DEACTIVATE = "d"
+    DEACTIVATE_CONFIRM = "dc"
+    ACTIVATE = "a"
+    REASSIGN = "r"
+    REASSIGN_TARGET = "rt"
+    REASSIGN_CONFIRM = "rc"
+
+
+class UsersCb(CallbackData, prefix="us"):
+    """Ids and a page number only: names never travel in callback data."""
+
+    action: str
+    user_id: int = 0
+    target_id: int = 0
+    page: int = 0
+
+
+class SettingsAction:
+    MENU = "m"
+    LANGUAGE = "l"
+    PUSH_TIME = "t"
+    TIMEZONE = "z"
+    MUTE = "u"
+    SET_LANGUAGE = "L"
+    SET_PUSH_TIME = "T"
+    SET_TIMEZONE = "Z"
+    SET_MUTE = "U"
+    SET_PUSHES = "P"
+
+
+class SettingsCb(CallbackData, prefix="st"):
+    """`value`: a language code, HHMM, an index in COMMON_TIMEZONES, a mute option or 1/0."""
+
+    action: str
+    value: str = ""

@@ -1,0 +1,1 @@
+"""Keyboards: pure functions of service DTOs and a translator."""
