@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     sandbox_host: str = Field(default="127.0.0.1", alias="SANDBOX_HOST")
     sandbox_port: int = Field(default=8080, alias="SANDBOX_PORT")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    import_max_future_days: int = Field(default=1, ge=0, alias="IMPORT_MAX_FUTURE_DAYS")
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True

@@ -218,52 +218,51 @@ async def import_transactions(
                 parsed = validate_transactions(table, today=today, max_future_days=max_future_days)
                 return planner.plan(parsed)
 
-            async with staging(connection) as stage:
-                bar = progress("Reading", reader.total_rows)
-                try:
+            # the batch row comes first: every transaction points to it
+            started = _report_base(ImportKind.TRANSACTIONS, name, info, {}, 0, ())
+            batch = await _add_batch(uow, ImportReport(**started, status=BatchStatus.DONE))
+            created: dict[int, int] = {}
+            bar = progress("Importing", reader.total_rows)
+            try:
+                async with staging(connection, batch.id) as stage:
                     pending = asyncio.ensure_future(asyncio.to_thread(next_chunk))
-                    while (chunk := await pending) is not None:
-                        pending = asyncio.ensure_future(asyncio.to_thread(next_chunk))
-                        await stage.write(chunk.records)
-                        bar.update(chunk.rows_read + len(chunk.totals))
-                finally:
-                    bar.close()
-                duplicates_in_file = await stage.in_file_duplicates()
-                errors = _merge_errors(planner.errors, _duplicate_errors(duplicates_in_file))
-                rejected = len({error.row for error in errors})
-                source = _source_of(reader)
-                base = _report_base(
-                    ImportKind.TRANSACTIONS, name, info, source, planner.rows_read, errors
-                )
-                base["totals_rows"] = tuple(planner.totals)
-                if rejected and not skip_invalid:
-                    report = ImportReport(
-                        **base, status=BatchStatus.REJECTED, rows_rejected=rejected
-                    )
-                    return await _finish(uow, report)
-
-                await stage.discard_rows([duplicate.row for duplicate in duplicates_in_file])
-                created = await _create_planned_clients(connection, planner.new_clients)
-                # the batch row comes first: every transaction points to it
-                batch = await _add_batch(uow, ImportReport(**base, status=BatchStatus.DONE))
-                bar = progress("Writing", stage.rows)
-                try:
-                    inserted = await stage.insert_transactions(batch.id, created)
-                    bar.update(stage.rows)
-                finally:
-                    bar.close()
-                duplicates = stage.rows - inserted
-                report = ImportReport(
-                    **base,
-                    status=_final_status(rejected, stage.rows),
-                    batch_id=batch.id,
-                    rows_imported=inserted,
-                    rows_duplicate=duplicates,
-                    rows_rejected=rejected,
-                    clients_created=len(created),
-                )
-                _fill_batch(batch, report)
-                await uow.commit()
+                    try:
+                        while (chunk := await pending) is not None:
+                            # the next chunk is parsed while the database takes this one
+                            pending = asyncio.ensure_future(asyncio.to_thread(next_chunk))
+                            created |= await _create_planned_clients(connection, chunk.new_clients)
+                            await stage.load(chunk.records(created))
+                            bar.update(chunk.rows_read + len(chunk.totals))
+                    finally:
+                        # a failed load leaves a chunk being parsed: let it end quietly
+                        await asyncio.wait([pending])
+                        if not pending.cancelled():
+                            pending.exception()
+                    duplicates_in_file = await stage.in_file_duplicates()
+            finally:
+                bar.close()
+            errors = _merge_errors(planner.errors, _duplicate_errors(duplicates_in_file))
+            rejected = len({error.row for error in errors})
+            base = _report_base(
+                ImportKind.TRANSACTIONS, name, info, _source_of(reader), planner.rows_read, errors
+            )
+            base["totals_rows"] = tuple(planner.totals)
+            if rejected and not skip_invalid:
+                # nothing of this file stays: not its sales, not the clients it created
+                await uow.session.rollback()
+                report = ImportReport(**base, status=BatchStatus.REJECTED, rows_rejected=rejected)
+                return await _finish(uow, report)
+            report = ImportReport(
+                **base,
+                status=_final_status(rejected, stage.rows),
+                batch_id=batch.id,
+                rows_imported=stage.inserted,
+                rows_duplicate=stage.rows - stage.inserted - len(duplicates_in_file),
+                rows_rejected=rejected,
+                clients_created=len(created),
+            )
+            _fill_batch(batch, report)
+            await uow.commit()
     return report
 
 
@@ -575,9 +574,30 @@ async def _sync_phones(
 
 @dataclass
 class _PlannedChunk:
-    records: list[Record]
+    """One chunk's rows for the staging table, column by column, and its new clients."""
+
+    rows: list[int]
+    client_ids: np.ndarray  # negative: a client to create (see new_clients)
+    days: list[int]
+    cents: list[int]
+    orders: list[str | None]
+    categories: list[str | None]
+    currencies: list[str]
+    suffixes: list[str]
+    new_clients: dict[int, dict[str, Any]]  # first seen in this chunk
     rows_read: int
     totals: tuple[int, ...]
+
+    def records(self, real_ids: Mapping[int, int]) -> list[Record]:
+        client_ids = self.client_ids
+        planned = client_ids < 0
+        if planned.any():
+            client_ids = client_ids.copy()
+            client_ids[planned] = [real_ids[cid] for cid in client_ids[planned].tolist()]
+        columns = (self.orders, self.categories, self.currencies, self.suffixes)
+        return list(
+            zip(self.rows, client_ids.tolist(), self.days, self.cents, *columns, strict=True)
+        )
 
 
 class _TransactionPlanner:
@@ -602,9 +622,8 @@ class _TransactionPlanner:
         self.rows_read += parsed.rows_read
         self.totals.extend(parsed.totals)
         self.errors.extend(parsed.errors)
+        known_new = set(self.new_clients)
         frame = parsed.frame
-        if frame.empty:
-            return _PlannedChunk([], parsed.rows_read, parsed.totals)
         identity = frame["client_name_normalized"]
         for column in ("client_external_id", "client_tax_id"):
             # most exports have only a name column; skip concatenating a million empty strings
@@ -628,20 +647,19 @@ class _TransactionPlanner:
         days = frame["date"].to_numpy().astype("datetime64[D]").astype("int64")
         orders = frame["order_number"]
         categories = frame["category"]
-        records = list(
-            zip(
-                frame["row"].tolist(),
-                client_ids.astype("int64").tolist(),
-                days.tolist(),
-                frame["amount_cents"].tolist(),
-                orders.where(orders != "", None).tolist(),
-                categories.where(categories != "", None).tolist(),
-                frame["currency"].tolist(),
-                key_suffixes(frame).tolist(),
-                strict=True,
-            )
+        return _PlannedChunk(
+            rows=frame["row"].tolist(),
+            client_ids=client_ids.to_numpy(dtype="int64"),
+            days=days.tolist(),
+            cents=frame["amount_cents"].tolist(),
+            orders=orders.where(orders != "", None).tolist(),
+            categories=categories.where(categories != "", None).tolist(),
+            currencies=frame["currency"].tolist(),
+            suffixes=key_suffixes(frame).tolist(),
+            new_clients={k: v for k, v in self.new_clients.items() if k not in known_new},
+            rows_read=parsed.rows_read,
+            totals=parsed.totals,
         )
-        return _PlannedChunk(records, parsed.rows_read, parsed.totals)
 
     def _resolve(self, frame: pd.DataFrame, identity: pd.Series) -> None:
         first = ~identity.duplicated()

@@ -1,29 +1,30 @@
-"""Loading sales rows in bulk: a staging table, then one `INSERT ... SELECT`.
+"""Loading sales rows in bulk: through a staging table, then `INSERT ... SELECT`.
 
-PostgreSQL gets the rows through `COPY` (asyncpg's `copy_records_to_table`, on the
-connection of the unit of work, so inside its transaction); SQLite through one
-`executemany` per chunk. Checks that need the whole file (a row repeated within it)
-run in SQL on the staging table, and the final insert is idempotent:
-`ON CONFLICT (dedup_key) DO NOTHING` skips what an earlier import already added.
+Each chunk of parsed rows goes into a staging table (PostgreSQL: `COPY` through
+asyncpg's `copy_records_to_table` on the unit of work's own connection, so inside
+its transaction; SQLite: one `executemany`), and from there into `transactions` in
+one statement, `ON CONFLICT (dedup_key) DO NOTHING`, so what an earlier import
+added is skipped. The database inserts a chunk while the next one is parsed.
+The keys of every row are kept for the checks that need the whole file (a row
+repeated within it); if the file turns out to be rejected the caller rolls back.
 
-The staging table lives in the session's temporary schema and is dropped at the
+The staging tables live in the session's temporary schema and are dropped at the
 end (PostgreSQL: at commit or rollback) whatever happens.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-STAGE = "import_stage"
-CLIENT_MAP = "import_client_map"
-# sheet_row: the spreadsheet row; client_id: negative for clients still to be created;
-# day: days since 1970-01-01; key_suffix: the dedup key without the client id.
+CHUNK = "import_chunk"  # the rows of the chunk being loaded
+STAGE = "import_stage"  # the keys of every row loaded so far
+# sheet_row: the spreadsheet row; day: days since 1970-01-01;
+# key_suffix: the dedup key without the client id in front.
 STAGE_COLUMNS = (
     "sheet_row",
     "client_id",
@@ -39,30 +40,28 @@ Record = tuple[int, int, int, int, str | None, str | None, str, str]
 SQLITE_CACHE_KIB = 256 * 1024
 LOOKUP_CHUNK = 5_000
 
-_PG_STAGE = f"""
-CREATE TEMPORARY TABLE {STAGE} (
-    sheet_row integer NOT NULL,
-    client_id bigint NOT NULL,
-    day integer NOT NULL,
-    cents bigint NOT NULL,
-    order_number text,
-    category text,
-    currency text NOT NULL,
-    key_suffix text NOT NULL
-) ON COMMIT DROP
-"""
-_SQLITE_STAGE = f"""
-CREATE TEMPORARY TABLE {STAGE} (
-    sheet_row INTEGER NOT NULL,
-    client_id INTEGER NOT NULL,
-    day INTEGER NOT NULL,
-    cents INTEGER NOT NULL,
-    order_number TEXT,
-    category TEXT,
-    currency TEXT NOT NULL,
-    key_suffix TEXT NOT NULL
-)
-"""
+_CHUNK_COLUMNS_SQL = {
+    "postgresql": (
+        "sheet_row integer NOT NULL, client_id bigint NOT NULL, day integer NOT NULL,"
+        " cents bigint NOT NULL, order_number text, category text, currency text NOT NULL,"
+        " key_suffix text NOT NULL"
+    ),
+    "sqlite": (
+        "sheet_row INTEGER NOT NULL, client_id INTEGER NOT NULL, day INTEGER NOT NULL,"
+        " cents INTEGER NOT NULL, order_number TEXT, category TEXT, currency TEXT NOT NULL,"
+        " key_suffix TEXT NOT NULL"
+    ),
+}
+_STAGE_COLUMNS_SQL = {
+    "postgresql": (
+        "sheet_row integer NOT NULL, client_id bigint NOT NULL, key_suffix text NOT NULL,"
+        " order_number text"
+    ),
+    "sqlite": (
+        "sheet_row INTEGER NOT NULL, client_id INTEGER NOT NULL, key_suffix TEXT NOT NULL,"
+        " order_number TEXT"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -73,25 +72,55 @@ class InFileDuplicate:
 
 
 class Staging:
-    """The staging table of one import, on the unit of work's connection."""
+    """The staging tables of one import, on the unit of work's connection."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, batch_id: int) -> None:
         self.connection = connection
+        self.batch_id = int(batch_id)
         self.postgres = connection.dialect.name == "postgresql"
-        self.rows = 0
+        self.rows = 0  # rows staged
+        self.inserted = 0  # of which new in `transactions`
+        if self.postgres:
+            day, amount = "DATE '1970-01-01' + c.day", "c.cents::numeric / 100"
+        else:
+            # dates as ISO text and amounts as REAL: how SQLAlchemy stores them on SQLite
+            day, amount = "date(c.day * 86400, 'unixepoch')", "c.cents / 100.0"
+        # grouped by client the inserts touch few pages of the indexes (and of `clients`,
+        # for the foreign key check) at a time: a quarter less work for either database
+        order = " ORDER BY c.client_id, c.day"
+        self._insert = (
+            "INSERT INTO transactions (client_id, date, amount, order_number, category,"
+            " currency, dedup_key, import_batch_id)"
+            f" SELECT c.client_id, {day}, {amount}, c.order_number, c.category, c.currency,"
+            f" CAST(c.client_id AS TEXT) || c.key_suffix, {self.batch_id}"
+            f" FROM {CHUNK} c WHERE 1 = 1{order}"
+            " ON CONFLICT (dedup_key) DO NOTHING"
+        )
+        self._keep_keys = (
+            f"INSERT INTO {STAGE} (sheet_row, client_id, key_suffix, order_number)"
+            f" SELECT sheet_row, client_id, key_suffix, order_number FROM {CHUNK}"
+        )
+        self._clear = f"TRUNCATE {CHUNK}" if self.postgres else f"DELETE FROM {CHUNK}"
 
-    async def write(self, records: Sequence[Record]) -> None:
+    async def load(self, records: Sequence[Record]) -> int:
+        """Stage a chunk and insert its new rows into `transactions`; returns how many."""
         if not records:
-            return
+            return 0
         if self.postgres:
             driver = await _asyncpg_connection(self.connection)
-            await driver.copy_records_to_table(STAGE, records=records, columns=STAGE_COLUMNS)
+            await driver.copy_records_to_table(CHUNK, records=records, columns=STAGE_COLUMNS)
         else:
             marks = ", ".join("?" * len(STAGE_COLUMNS))
             await self.connection.exec_driver_sql(
-                f"INSERT INTO {STAGE} VALUES ({marks})", list(records)
+                f"INSERT INTO {CHUNK} VALUES ({marks})", list(records)
             )
+        async with _sqlite_cache(self.connection):
+            inserted = int((await self.connection.exec_driver_sql(self._insert)).rowcount)
+        await self.connection.exec_driver_sql(self._keep_keys)
+        await self.connection.exec_driver_sql(self._clear)
         self.rows += len(records)
+        self.inserted += inserted
+        return inserted
 
     async def in_file_duplicates(self) -> list[InFileDuplicate]:
         """Rows whose client and key repeat an earlier row of the same file."""
@@ -107,75 +136,23 @@ class Staging:
         rows: list[Any] = list(result)
         return [InFileDuplicate(int(row[0]), int(row[1]), row[2]) for row in rows]
 
-    async def discard_rows(self, rows: Sequence[int]) -> None:
-        statement = text(f"DELETE FROM {STAGE} WHERE sheet_row IN :rows").bindparams(
-            bindparam("rows", expanding=True)
-        )
-        for start in range(0, len(rows), LOOKUP_CHUNK):
-            chunk = [int(row) for row in rows[start : start + LOOKUP_CHUNK]]
-            await self.connection.execute(statement, {"rows": chunk})
-        self.rows -= len(rows)
-
-    async def insert_transactions(self, batch_id: int, real_ids: Mapping[int, int]) -> int:
-        """Move the staged rows into `transactions`; returns how many were new."""
-        if not self.rows:
-            return 0
-        client = "s.client_id"
-        join = ""
-        if real_ids:
-            await self._write_client_map(real_ids)
-            client = "COALESCE(m.real_id, s.client_id)"
-            join = f" LEFT JOIN {CLIENT_MAP} m ON m.provisional = s.client_id"
-        if self.postgres:
-            day, amount = "DATE '1970-01-01' + s.day", "s.cents::numeric / 100"
-            order = ""
-        else:
-            # dates as ISO text and amounts as REAL: how SQLAlchemy stores them on SQLite;
-            # grouped by client the inserts touch few pages of both indexes at a time
-            day, amount = "date(s.day * 86400, 'unixepoch')", "s.cents / 100.0"
-            order = " ORDER BY s.client_id, s.day"
-        sql = (
-            "INSERT INTO transactions (client_id, date, amount, order_number, category,"
-            " currency, dedup_key, import_batch_id)"
-            f" SELECT {client}, {day}, {amount}, s.order_number, s.category, s.currency,"
-            f" CAST({client} AS TEXT) || s.key_suffix, {int(batch_id)}"
-            f" FROM {STAGE} s{join} WHERE 1 = 1{order}"
-            " ON CONFLICT (dedup_key) DO NOTHING"
-        )
-        async with _sqlite_cache(self.connection):
-            result = await self.connection.exec_driver_sql(sql)
-        return int(result.rowcount)
-
-    async def _write_client_map(self, real_ids: Mapping[int, int]) -> None:
-        pairs = [(int(provisional), int(real)) for provisional, real in real_ids.items()]
-        if self.postgres:
-            await self.connection.exec_driver_sql(
-                f"CREATE TEMPORARY TABLE {CLIENT_MAP} (provisional bigint PRIMARY KEY,"
-                " real_id bigint NOT NULL) ON COMMIT DROP"
-            )
-            driver = await _asyncpg_connection(self.connection)
-            await driver.copy_records_to_table(
-                CLIENT_MAP, records=pairs, columns=("provisional", "real_id")
-            )
-            return
-        await self.connection.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE {CLIENT_MAP} (provisional INTEGER PRIMARY KEY,"
-            " real_id INTEGER NOT NULL)"
-        )
-        await self.connection.exec_driver_sql(f"INSERT INTO {CLIENT_MAP} VALUES (?, ?)", pairs)
-
 
 @asynccontextmanager
-async def staging(connection: AsyncConnection) -> AsyncIterator[Staging]:
-    """A fresh staging table for one import, dropped when the block ends."""
-    stage = Staging(connection)
+async def staging(connection: AsyncConnection, batch_id: int) -> AsyncIterator[Staging]:
+    """Fresh staging tables for one import into batch `batch_id`, dropped at the end."""
+    stage = Staging(connection, batch_id)
+    dialect = "postgresql" if stage.postgres else "sqlite"
     if stage.postgres:
-        await connection.exec_driver_sql(_PG_STAGE)
-        # ON COMMIT DROP removes both tables; a rollback never created them
+        for table, columns in ((CHUNK, _CHUNK_COLUMNS_SQL), (STAGE, _STAGE_COLUMNS_SQL)):
+            await connection.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE {table} ({columns[dialect]}) ON COMMIT DROP"
+            )
+        # ON COMMIT DROP removes the tables; a rollback never created them
         yield stage
         return
     await _drop_sqlite_tables(connection)
-    await connection.exec_driver_sql(_SQLITE_STAGE)
+    for table, columns in ((CHUNK, _CHUNK_COLUMNS_SQL), (STAGE, _STAGE_COLUMNS_SQL)):
+        await connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {table} ({columns[dialect]})")
     try:
         yield stage
     finally:
@@ -187,7 +164,7 @@ async def staging(connection: AsyncConnection) -> AsyncIterator[Staging]:
 async def _drop_sqlite_tables(connection: AsyncConnection) -> None:
     if connection.closed or connection.invalidated:
         return
-    for table in (STAGE, CLIENT_MAP):
+    for table in (CHUNK, STAGE):
         await connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{table}")
 
 
