@@ -949,8 +949,8 @@ def _rows(frame: pd.DataFrame, mask: pd.Series) -> tuple[int, ...]:
 def validate_clients(table: RawTable, managers: ManagerDirectory) -> ParsedClients:
     """Check and convert client rows: name, tax id, phones, e-mail, VIP flag, manager, tags."""
     frame = table.frame
-    unidentified = (_text(frame, "external_id") == "") & (_text(frame, "tax_id") == "")
-    totals = totals_rows(table, unidentified)
+    # 1C writes "Итого" into the first column, often the code's: only a tax id rules it out
+    totals = totals_rows(table, _text(frame, "tax_id") == "")
     frame = frame[~totals]
     errors = _Errors(frame, ["row", *(spec.name for spec in CLIENT_COLUMNS)])
     if table.check_controls:
