@@ -22,6 +22,7 @@ from typing import IO, Any, ClassVar, Protocol
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
@@ -254,8 +255,8 @@ class XlsxExportWriter:
     def header(self, labels: Sequence[str]) -> None:
         cells = []
         for label in labels:
-            cell = WriteOnlyCell(self._sheet, value=self._text(label))
-            cell.font = cell.font.copy(bold=True)
+            cell = self._text(label)
+            cell.font = Font(bold=True)
             cells.append(cell)
         self._sheet.append(cells)
         self._sheet.freeze_panes = "A2"

@@ -54,6 +54,8 @@ _HEAD_BYTES = 1024
 _LINES_SHOWN = 10
 _BARE_CR_BYTES = re.compile(rb"\r(?!\n)")
 _BARE_CR = re.compile(r"\r(?!\n)")
+# how exports (ours too, see services.exporting) keep a spreadsheet from running a cell
+_NEUTRALIZED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 # UTF-8 encodes Russian letters as D0/D1 and a continuation byte
 _UTF8_CYRILLIC = re.compile(rb"[\xd0\xd1][\x80-\xbf]")
 _TOTALS = re.compile(
@@ -476,9 +478,10 @@ def _open_csv(
                 encoding=encoding,
                 header=None,
                 skiprows=index + 1,
-                # all columns, not usecols: only then does a row with more fields than the
-                # header (an unquoted separator inside a name) fail instead of shifting values
-                names=range(len(header)),
+                # all columns and one more, not usecols: a row with more fields than the
+                # header (an unquoted separator inside a name) must fail, not shift values;
+                # the spare column takes the empty field of a trailing separator
+                names=range(len(header) + 1),
                 index_col=False,
                 # plain Python strings: pandas' own string dtype costs more per cell
                 dtype=object,
@@ -492,11 +495,16 @@ def _open_csv(
                 chunksize=chunk_rows,
             ) as reader:
                 for chunk in reader:
+                    spare = chunk[len(header)]
+                    overfull = spare.astype(bool).to_numpy()
+                    if overfull.any():
+                        row = int(chunk.index[overfull][0]) + first_row
+                        raise MalformedFileError(_too_many_fields(row, len(header), separator))
                     frame = chunk[wanted].rename(columns=by_position)
                     frame.insert(0, "row", chunk.index.to_numpy() + first_row)
                     yield frame
         except pd.errors.ParserError as error:
-            raise MalformedFileError(_explain_parser_error(error, separator)) from error
+            raise MalformedFileError(_explain_parser_error(error, separator, len(header))) from error
         except (UnicodeDecodeError, ValueError) as error:
             raise MalformedFileError(f"cannot read the CSV file: {error}") from error
 
@@ -520,11 +528,19 @@ def _split_line(line: str, separator: str) -> list[str]:
     return [cell.strip() for cell in cells]
 
 
-def _explain_parser_error(error: Exception, separator: str) -> str:
+def _too_many_fields(row: int, expected: int, separator: str) -> str:
+    shown = {"\t": "tab"}.get(separator, separator)
+    return (
+        f"cannot read the CSV file: row {row} has more fields than the {expected} of the "
+        f"header; a value probably contains the separator '{shown}' without quotes"
+    )
+
+
+def _explain_parser_error(error: Exception, separator: str, expected: int) -> str:
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
     if found is None:
         return f"cannot read the CSV file: {error}"
-    expected, line, saw = found.groups()
+    _, line, saw = found.groups()
     shown = {"\t": "tab"}.get(separator, separator)
     return (
         f"cannot read the CSV file: line {line} has {saw} fields but the header has {expected}; "
@@ -692,7 +708,13 @@ def _strip(values: pd.Series) -> pd.Series:
 def _tidy(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     for column in columns:
-        frame[column] = _strip(frame[column])
+        values = _strip(frame[column])
+        quoted = values.str.startswith(_NEUTRALIZED)
+        if quoted.any():
+            # the apostrophe an export put before "=..." (so no spreadsheet runs it) is
+            # not part of the value: "'+7 916 ..." is the phone "+7 916 ..."
+            values[quoted] = values[quoted].str.slice(1)
+        frame[column] = values
     if columns:
         # rows with nothing in the columns we read are blank lines, not errors
         frame = frame[(frame[columns] != "").any(axis=1)].reset_index(drop=True)

@@ -151,6 +151,7 @@ async def import_clients(
         errors = _merge_errors(parsed.errors, plan.errors)
         rejected = len({error.row for error in errors})
         base = _report_base(ImportKind.CLIENTS, name, info, source, parsed.rows_read, errors)
+        base["totals_rows"] = parsed.totals
         if rejected and not skip_invalid:
             report = ImportReport(**base, status=BatchStatus.REJECTED, rows_rejected=rejected)
             return await _finish(uow, report)

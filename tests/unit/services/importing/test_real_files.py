@@ -10,7 +10,11 @@ import pytest
 from openpyxl import Workbook
 
 from services.importing.columns import CLIENT_COLUMNS, TRANSACTION_COLUMNS
-from services.importing.errors import DuplicateHeadersError, MixedEncodingError
+from services.importing.errors import (
+    DuplicateHeadersError,
+    MalformedFileError,
+    MixedEncodingError,
+)
 from services.importing.reader import (
     ManagerDirectory,
     cents_to_decimal,
@@ -279,3 +283,16 @@ def test_clients_columns_of_project_exports() -> None:
             "vip_reason",
             "tags",
         }, language
+
+
+def test_one_unquoted_separator_too_many_is_a_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "sales.csv"
+    path.write_text("Клиент;Дата;Сумма\nА;01.02.2024;1\nБ; и К;01.02.2024;1\n", encoding="utf-8")
+    with pytest.raises(MalformedFileError, match="row 3 has more fields than the 3 of the header"):
+        read_table(path, TRANSACTION_COLUMNS)
+
+
+def test_a_trailing_separator_is_no_extra_field(tmp_path: Path) -> None:
+    path = tmp_path / "sales.csv"
+    path.write_text("Клиент;Дата;Сумма\nА;01.02.2024;1;\nБ;01.02.2024;2;\n", encoding="utf-8")
+    assert read_transactions(path).frame["amount_cents"].tolist() == [100, 200]
