@@ -504,7 +504,8 @@ def _open_csv(
                     frame.insert(0, "row", chunk.index.to_numpy() + first_row)
                     yield frame
         except pd.errors.ParserError as error:
-            raise MalformedFileError(_explain_parser_error(error, separator, len(header))) from error
+            explained = _explain_parser_error(error, separator, len(header))
+            raise MalformedFileError(explained) from error
         except (UnicodeDecodeError, ValueError) as error:
             raise MalformedFileError(f"cannot read the CSV file: {error}") from error
 
