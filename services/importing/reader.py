@@ -853,11 +853,22 @@ def parse_flag(text: str) -> bool | None:
     return None
 
 
-def _map_unique(values: pd.Series, function: Callable[[str], Any]) -> pd.Series:
-    """Apply a Python function once per distinct value: 1M rows hold ~50k client names."""
+def _map_unique(
+    values: pd.Series, function: Callable[[str], Any], cache: dict[str, Any] | None = None
+) -> pd.Series:
+    """Apply a Python function once per distinct value: 1M rows hold ~50k client names.
+
+    With `cache`, values seen in earlier chunks of the same file are not mapped again.
+    """
     codes, uniques = pd.factorize(values.to_numpy(dtype=object))
     mapped = np.empty(len(uniques), dtype=object)
-    mapped[:] = [function(value) for value in uniques]
+    if cache is None:
+        mapped[:] = [function(value) for value in uniques]
+    else:
+        mapped[:] = [
+            cache[value] if value in cache else cache.setdefault(value, function(value))
+            for value in uniques
+        ]
     return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
@@ -1066,12 +1077,17 @@ class ParsedTransactions:
 
 
 def validate_transactions(
-    table: RawTable, *, today: date | None = None, max_future_days: int = DEFAULT_MAX_FUTURE_DAYS
+    table: RawTable,
+    *,
+    today: date | None = None,
+    max_future_days: int = DEFAULT_MAX_FUTURE_DAYS,
+    names: dict[str, str] | None = None,
 ) -> ParsedTransactions:
     """Check and convert sales rows: client, date, amount, currency and text lengths.
 
     With `today`, a date more than `max_future_days` after it is rejected: a sale
     dated next year is a typo, and it would sit in every report as "the last purchase".
+    `names` caches normalized client names from one chunk of a file to the next.
     """
     frame = table.frame
     totals = totals_rows(table, _text(frame, "date") == "")
@@ -1085,7 +1101,7 @@ def validate_transactions(
     external_id = _text(frame, "client_external_id")
     tax_raw = _text(frame, "client_tax_id")
     out["client"] = client
-    out["client_name_normalized"] = _map_unique(client, normalize_name)
+    out["client_name_normalized"] = _map_unique(client, normalize_name, names)
     out["client_external_id"] = external_id
     tax_id = _map_unique(tax_raw, normalize_tax_id)
     out["client_tax_id"] = tax_id.where(tax_id.notna(), "")

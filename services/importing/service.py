@@ -212,11 +212,15 @@ async def import_transactions(
                 ClientIndex(await _load_client_keys(connection)), create_clients
             )
 
+            names: dict[str, str] = {}
+
             def next_chunk() -> _PlannedChunk | None:
                 table = reader.next_chunk()
                 if table is None:
                     return None
-                parsed = validate_transactions(table, today=today, max_future_days=max_future_days)
+                parsed = validate_transactions(
+                    table, today=today, max_future_days=max_future_days, names=names
+                )
                 return planner.plan(parsed)
 
             # the batch row comes first: every transaction points to it
@@ -663,13 +667,11 @@ class _TransactionPlanner:
         )
 
     def _resolve(self, frame: pd.DataFrame, identity: pd.Series) -> None:
-        first = ~identity.duplicated()
+        first = ~identity.duplicated() & ~identity.isin(self._client_of.keys())
         columns = ["client_external_id", "client_tax_id", "client_name_normalized", "client"]
         for key, (external_id, tax_id, name_normalized, name) in zip(
             identity[first].tolist(), frame.loc[first, columns].itertuples(index=False), strict=True
         ):
-            if key in self._client_of:
-                continue
             match = self.index.find(external_id or None, tax_id or None, name_normalized)
             if match.ambiguous:
                 self._client_of[key], self._failure_of[key] = None, ErrorCode.AMBIGUOUS_CLIENT
