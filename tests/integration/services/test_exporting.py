@@ -200,3 +200,23 @@ async def test_too_many_rows_for_excel_is_refused_before_writing(
     with pytest.raises(ExportTooLarge):
         await export_clients(uow_factory(), writer, translator=Translator())
     assert buffer.getvalue() == b""
+
+
+async def test_export_for_one_manager_on_the_command_line(
+    database: str,
+    uow_factory: UnitOfWorkFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await seeded(uow_factory, tmp_path)
+    target = tmp_path / "anna.csv"
+    assert await crmbot("export", "clients", target, "--owner", "анна смирнова") == 0
+    assert "Wrote 1 clients to" in capsys.readouterr().out
+    assert await crmbot("export", "clients", tmp_path / "x.csv", "--owner", "Нет Такого") == 2
+    assert 'no user "Нет Такого"' in capsys.readouterr().err
+    assert not await asyncio.to_thread((tmp_path / "x.csv").exists)
+    assert await crmbot("export", "clients", tmp_path / "x.xls") == 2
+    assert "must end in .xlsx or .csv" in capsys.readouterr().err
+    # nothing half-written is left behind
+    leftovers = await asyncio.to_thread(lambda: [p.name for p in tmp_path.glob(".*.part")])
+    assert leftovers == []
