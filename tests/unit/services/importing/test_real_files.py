@@ -296,3 +296,16 @@ def test_a_trailing_separator_is_no_extra_field(tmp_path: Path) -> None:
     path = tmp_path / "sales.csv"
     path.write_text("Клиент;Дата;Сумма\nА;01.02.2024;1;\nБ;01.02.2024;2;\n", encoding="utf-8")
     assert read_transactions(path).frame["amount_cents"].tolist() == [100, 200]
+
+
+def test_client_rows_with_damaged_cells(tmp_path: Path) -> None:
+    path = tmp_path / "clients.csv"
+    path.write_bytes(
+        "Код;Клиент;Город\nК-1;ООО\x00Ромашка;Москва\nК-2;ИП Петров;Тв\rерь\nК-3;Лютик;\n".encode()
+    )
+    parsed = read_clients(path, ManagerDirectory())
+    assert [(e.row, e.column, e.code) for e in parsed.errors] == [
+        (2, "name", "nul_byte"),
+        (3, "city", "bare_cr"),
+    ]
+    assert parsed.frame["external_id"].tolist() == ["К-3"]
