@@ -92,6 +92,14 @@ class SandboxSettings(EnvSettings):
     port: int = 8080
 
 
+class ImportSettings(EnvSettings):
+    """`IMPORT_MAX_FUTURE_DAYS`: how far past today a sale's date may lie before it is an error."""
+
+    model_config = SettingsConfigDict(env_prefix="IMPORT_")
+
+    max_future_days: int = Field(default=1, ge=0)
+
+
 class LoggingSettings(EnvSettings):
     """`LOG_LEVEL`: DEBUG, INFO, WARNING, ERROR."""
 
@@ -109,6 +117,7 @@ class Settings:
     redis: RedisSettings
     company: CompanySettings
     sandbox: SandboxSettings
+    importing: ImportSettings
     logging: LoggingSettings
 
 
@@ -118,6 +127,7 @@ _CONCERNS: dict[str, type[EnvSettings]] = {
     "redis": RedisSettings,
     "company": CompanySettings,
     "sandbox": SandboxSettings,
+    "importing": ImportSettings,
     "logging": LoggingSettings,
 }
 

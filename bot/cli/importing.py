@@ -55,7 +55,10 @@ def register(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
         "import",
         help="import clients or sales from a CSV or XLSX file",
-        description="Import a CSV (UTF-8 or Windows-1251, ',' or ';') or XLSX file.",
+        description=(
+            "Import a CSV (UTF-8, Windows-1251 or UTF-16; ',', ';', tab or '|') or XLSX file. "
+            "Title lines above the header and totals rows (Итого) are skipped."
+        ),
     )
     kinds = parser.add_subparsers(dest="import_kind", required=True, metavar="KIND")
     for kind, specs in (("clients", CLIENT_COLUMNS), ("transactions", TRANSACTION_COLUMNS)):
@@ -132,6 +135,7 @@ async def import_file(
 ) -> int:
     path: Path = args.file
     progress = terminal_progress(sys.stderr)
+    today = company_today(settings)
     async with open_database(settings) as database:
         uow = database.uow_factory()
         try:
@@ -147,9 +151,11 @@ async def import_file(
                 report = await import_transactions(
                     uow,
                     path,
+                    today=today,
                     column_map=column_map,
                     skip_invalid=args.skip_invalid,
                     create_clients=args.create_clients,
+                    max_future_days=settings.importing.max_future_days,
                     progress=progress,
                 )
         except ColumnMapError as error:
@@ -160,7 +166,6 @@ async def import_file(
         changed = report.rows_imported or report.rows_updated or report.clients_created
         if report.committed and changed and args.segment:
             # segments, due dates and lists must reflect the new data right away
-            today = company_today(settings)
             outcome = await recompute_segments(
                 database.uow_factory(), today, timezone=settings.company.default_timezone
             )
@@ -193,7 +198,13 @@ def render_report(report: ImportReport, limit: int = ERRORS_ON_SCREEN) -> str:
     if report.columns:
         used = ", ".join(f'{column} <- "{header}"' for column, header in report.columns)
         lines.append(f"Columns: {used}")
+    if report.header_row and report.header_row > 1:
+        lines.append(f"Header found on row {report.header_row} (the rows above it are titles)")
     lines.append(f"Rows read:          {report.rows_read}")
+    if report.totals_rows:
+        rows = ", ".join(map(str, report.totals_rows[:10]))
+        more = " ..." if len(report.totals_rows) > 10 else ""
+        lines.append(f"Totals skipped:     {len(report.totals_rows)} (row {rows}{more})")
     if report.committed:
         lines.append(f"Imported:           {report.rows_imported} new")
         if report.kind == "clients":

@@ -2,10 +2,12 @@
 
 from services.importing.errors import (
     ColumnMapError,
+    DuplicateHeadersError,
     ErrorCode,
     ImportFileError,
     MalformedFileError,
     MissingColumnsError,
+    MixedEncodingError,
     RowError,
     UnsupportedFileError,
 )
@@ -21,12 +23,14 @@ from services.importing.service import (
 __all__ = [
     "BatchStatus",
     "ColumnMapError",
+    "DuplicateHeadersError",
     "ErrorCode",
     "ImportFileError",
     "ImportKind",
     "ImportReport",
     "MalformedFileError",
     "MissingColumnsError",
+    "MixedEncodingError",
     "ProgressBar",
     "ProgressFactory",
     "RowError",

@@ -6,7 +6,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from services.importing.errors import ColumnMapError, MissingColumnsError
+from openpyxl.utils import get_column_letter
+
+from services.importing.errors import ColumnMapError, DuplicateHeadersError, MissingColumnsError
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,19 @@ class ColumnSpec:
 CLIENT_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec(
         "external_id",
-        ("external id", "код", "id", "код клиента", "код контрагента", "внешний код", "ид"),
+        (
+            "external id",
+            "код",
+            "id",
+            "код клиента",
+            "код контрагента",
+            "внешний код",
+            "ид",
+            # what `crmbot analyze` writes: the client's key in the file
+            "client id",
+            "client code",
+            "client external id",
+        ),
     ),
     ColumnSpec(
         "name",
@@ -45,7 +59,15 @@ TRANSACTION_COLUMNS: tuple[ColumnSpec, ...] = (
     ),
     ColumnSpec(
         "client_external_id",
-        ("код клиента", "код контрагента", "client id", "client code", "client external id"),
+        (
+            "код клиента",
+            "код контрагента",
+            "client id",
+            "client code",
+            "client external id",
+            "external id",
+            "код",
+        ),
     ),
     ColumnSpec("client_tax_id", ("инн", "инн клиента", "инн контрагента", "tax id", "inn")),
     ColumnSpec("date", ("дата", "date", "дата документа", "дата продажи"), required=True),
@@ -81,33 +103,24 @@ def normalize_header(header: object) -> str:
     return _SPACES.sub(" ", text).strip(" :*")
 
 
-def resolve_columns(
+def match_columns(
     headers: Sequence[str],
     specs: Sequence[ColumnSpec],
     overrides: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
-    """Map canonical column names to header positions.
+    """Map canonical column names to header positions, as far as the headers allow.
 
     An override (`--map amount="Сумма с НДС"`) wins and takes its header out of the
     automatic matching; otherwise the earliest synonym in the spec wins, so a file
-    with both "Номер документа" and "Номер" reads the former.
+    with both "Номер документа" and "Номер" reads the former. Overrides naming a
+    header that is not there are left out (`resolve_columns` reports them).
     """
-    by_name = {spec.name: spec for spec in specs}
     normalized = [normalize_header(header) for header in headers]
-    found = [header for header in headers if str(header).strip()]
     positions: dict[str, int] = {}
     for column, header in (overrides or {}).items():
-        if column not in by_name:
-            raise ColumnMapError(
-                f'unknown column "{column}" in --map; known columns: {", ".join(by_name)}'
-            )
         wanted = normalize_header(header)
-        if wanted not in normalized:
-            listed = ", ".join(f'"{h}"' for h in found) or "none"
-            raise ColumnMapError(
-                f'--map {column}="{header}": no such header. Headers found: {listed}'
-            )
-        positions[column] = normalized.index(wanted)
+        if wanted in normalized:
+            positions[column] = normalized.index(wanted)
     taken = set(positions.values())
     for spec in specs:
         if spec.name in positions:
@@ -120,6 +133,54 @@ def resolve_columns(
                 positions[spec.name] = index
                 taken.add(index)
                 break
+    return positions
+
+
+def header_score(
+    headers: Sequence[str],
+    specs: Sequence[ColumnSpec],
+    overrides: Mapping[str, str] | None = None,
+) -> tuple[int, int]:
+    """How much a row looks like the header: (required columns found, columns found)."""
+    positions = match_columns(headers, specs, overrides)
+    required = sum(1 for spec in specs if spec.required and spec.name in positions)
+    return required, len(positions)
+
+
+def resolve_columns(
+    headers: Sequence[str],
+    specs: Sequence[ColumnSpec],
+    overrides: Mapping[str, str] | None = None,
+) -> dict[str, int]:
+    """Map canonical column names to header positions; raise if the file cannot be read.
+
+    Raises `ColumnMapError` for a bad override, `DuplicateHeadersError` when a column
+    to read has the same header as another column, `MissingColumnsError` when a
+    required column is not found.
+    """
+    by_name = {spec.name: spec for spec in specs}
+    normalized = [normalize_header(header) for header in headers]
+    found = [header for header in headers if str(header).strip()]
+    for column, header in (overrides or {}).items():
+        if column not in by_name:
+            raise ColumnMapError(
+                f'unknown column "{column}" in --map; known columns: {", ".join(by_name)}'
+            )
+        if normalize_header(header) not in normalized:
+            listed = ", ".join(f'"{h}"' for h in found) or "none"
+            raise ColumnMapError(
+                f'--map {column}="{header}": no such header. Headers found: {listed}'
+            )
+    positions = match_columns(headers, specs, overrides)
+    # Only the columns to be read matter: two unused "Примечание" columns harm nobody.
+    collisions: list[tuple[str, list[str]]] = []
+    for name in dict.fromkeys(normalized[position] for position in sorted(positions.values())):
+        same = [i for i, h in enumerate(normalized) if h == name]
+        if len(same) > 1:
+            letters = [get_column_letter(i + 1) for i in same]
+            collisions.append((str(headers[same[0]]).strip(), letters))
+    if collisions:
+        raise DuplicateHeadersError(collisions)
     missing = [spec.name for spec in specs if spec.required and spec.name not in positions]
     if missing:
         hints = {spec.name: "/".join(spec.synonyms[:3]) for spec in specs}

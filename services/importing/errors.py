@@ -21,6 +21,10 @@ class ErrorCode(StrEnum):
     BAD_DATE = "bad_date"
     EMPTY_AMOUNT = "empty_amount"
     BAD_AMOUNT = "bad_amount"
+    AMOUNT_TOO_LARGE = "amount_too_large"
+    FUTURE_DATE = "future_date"
+    NUL_BYTE = "nul_byte"
+    BARE_CR = "bare_cr"
     BAD_CURRENCY = "bad_currency"
     BAD_TAX_ID = "bad_tax_id"
     BAD_EMAIL = "bad_email"
@@ -40,7 +44,11 @@ MESSAGES: dict[str, str] = {
     ErrorCode.EMPTY_DATE: "the date is empty",
     ErrorCode.BAD_DATE: "not a valid date (expected dd.mm.yyyy, dd.mm.yy or yyyy-mm-dd)",
     ErrorCode.EMPTY_AMOUNT: "the amount is empty",
-    ErrorCode.BAD_AMOUNT: "not a number, or too large",
+    ErrorCode.BAD_AMOUNT: "not a number",
+    ErrorCode.AMOUNT_TOO_LARGE: "too large: at most 14 digits before the decimal point",
+    ErrorCode.FUTURE_DATE: "the date is in the future",
+    ErrorCode.NUL_BYTE: "contains a NUL byte (\\0); the export is damaged",
+    ErrorCode.BARE_CR: "contains a bare line break (CR) inside the value",
     ErrorCode.BAD_CURRENCY: "unknown currency (expected a 3-letter code such as RUB)",
     ErrorCode.BAD_TAX_ID: "a tax id (ИНН) has 10 or 12 digits",
     ErrorCode.BAD_EMAIL: "not a valid e-mail address",
@@ -96,6 +104,29 @@ class UnsupportedFileError(ImportFileError):
 
 class MalformedFileError(ImportFileError):
     code: ClassVar[str] = "import_malformed_file"
+
+
+class MixedEncodingError(MalformedFileError):
+    """Some lines are UTF-8 and others are not: decoding either way would garble some rows."""
+
+    code: ClassVar[str] = "import_mixed_encoding"
+
+
+class DuplicateHeadersError(ImportFileError):
+    """Two columns of the file carry the same header, so it is unclear which one to read."""
+
+    code: ClassVar[str] = "import_duplicate_headers"
+
+    def __init__(self, collisions: Sequence[tuple[str, Sequence[str]]]) -> None:
+        described = "; ".join(
+            f'"{header}" in columns {", ".join(letters[:-1])} and {letters[-1]}'
+            for header, letters in collisions
+        )
+        super().__init__(
+            f"duplicate headers: {described}. Rename one of them so it is clear which to read.",
+            headers=", ".join(f'"{header}"' for header, _ in collisions),
+        )
+        self.collisions = tuple((header, tuple(letters)) for header, letters in collisions)
 
 
 class ColumnMapError(ImportFileError):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from services.normalize import normalize_tax_id
+
 
 @dataclass(frozen=True)
 class KnownClient:
@@ -16,6 +18,19 @@ class KnownClient:
     external_id: str | None
     tax_id: str | None
     name_normalized: str
+
+
+def known_client(
+    client_id: int, external_id: str | None, tax_id: str | None, name_normalized: str | None
+) -> KnownClient:
+    """A client as the database holds it, with its keys in the form files are read in.
+
+    A client entered by hand may carry "7707 083 893" or " К-17 "; a later import
+    must still find it by that tax id or code instead of creating a second one.
+    """
+    external = (external_id or "").strip() or None
+    tax = normalize_tax_id(tax_id) or ((tax_id or "").strip() or None)
+    return KnownClient(client_id, external, tax, name_normalized or "")
 
 
 @dataclass(frozen=True)

@@ -3,66 +3,56 @@
 One run is one database transaction: by default a file with any bad row writes
 nothing but its `ImportBatch` record; with `skip_invalid` exactly the good rows
 are written. Parsing runs in a worker thread so a bot stays responsive meanwhile.
+Sales go through a staging table (`services.importing.staging`): COPY on
+PostgreSQL, `executemany` on SQLite, then one idempotent `INSERT ... SELECT`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import (
-    Executable,
-    String,
-    Table,
-    any_,
-    bindparam,
-    delete,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.db.models import Client, ClientPhone, ImportBatch, Transaction, User
+from services.db.models import Client, ClientPhone, ImportBatch, User
 from services.db.versions import clients_changed
 from services.importing.columns import CLIENT_COLUMNS, TRANSACTION_COLUMNS
 from services.importing.errors import ErrorCode, RowError
-from services.importing.matching import ClientIndex, KnownClient
-from services.importing.progress import ProgressBar, ProgressFactory, no_progress
+from services.importing.matching import ClientIndex, KnownClient, known_client
+from services.importing.progress import ProgressFactory, no_progress
 from services.importing.reader import (
+    CSV_CHUNK_ROWS,
+    DEFAULT_MAX_FUTURE_DAYS,
     FileInfo,
     ManagerDirectory,
     ParsedClients,
     ParsedTransactions,
     RawTable,
+    TableReader,
     cents_to_decimal,
-    first_rows,
     inspect_file,
+    open_table,
     read_table,
     validate_clients,
     validate_transactions,
 )
+from services.importing.staging import InFileDuplicate, Record, staging
 from services.uow import UnitOfWork
 
 # Errors kept in ImportBatch.errors; the counts stay exact, the full list goes to --errors-csv.
 MAX_STORED_ERRORS = 1_000
-# Rows per INSERT batch: big enough to amortise the round trip, small enough to show progress.
-SQLITE_WRITE_CHUNK = 50_000
-SQLITE_CACHE_KIB = 256 * 1024
+# Rows per INSERT batch of clients and phones.
 WRITE_CHUNK = 5_000
 # Bound parameters per IN (...) lookup, well under SQLite's and asyncpg's limits.
 LOOKUP_CHUNK = 5_000
-PG_LOOKUP_CHUNK = 50_000
 
 CLIENT_FIELDS = (
     "external_id",
@@ -117,6 +107,8 @@ class ImportReport:
     separator: str | None = None
     already_imported_at: datetime | None = None
     previous_batch_id: int | None = None
+    header_row: int | None = None  # where the header was found (title lines above it)
+    totals_rows: tuple[int, ...] = ()  # "Итого" rows, skipped (not errors)
 
     @property
     def committed(self) -> bool:
@@ -160,6 +152,7 @@ async def import_clients(
         errors = _merge_errors(parsed.errors, plan.errors)
         rejected = len({error.row for error in errors})
         base = _report_base(ImportKind.CLIENTS, name, info, source, parsed.rows_read, errors)
+        base["totals_rows"] = parsed.totals
         if rejected and not skip_invalid:
             report = ImportReport(**base, status=BatchStatus.REJECTED, rows_rejected=rejected)
             return await _finish(uow, report)
@@ -189,61 +182,96 @@ async def import_transactions(
     uow: UnitOfWork,
     path: Path,
     *,
+    today: date,
     file_name: str | None = None,
     column_map: Mapping[str, str] | None = None,
     skip_invalid: bool = False,
     create_clients: bool = False,
+    max_future_days: int = DEFAULT_MAX_FUTURE_DAYS,
     progress: ProgressFactory = no_progress,
+    chunk_rows: int = CSV_CHUNK_ROWS,
 ) -> ImportReport:
-    """Add sales from a CSV/XLSX file, skipping those already imported (by `dedup_key`)."""
+    """Add sales from a CSV/XLSX file, skipping those already imported (by `dedup_key`).
+
+    The file is read in chunks of `chunk_rows` and each chunk goes straight to a
+    staging table, so memory does not grow with the file; the next chunk is parsed
+    in a worker thread while the database takes the current one. Dates more than
+    `max_future_days` after `today` are rejected.
+    """
     info = await asyncio.to_thread(inspect_file, path)
     name = file_name or path.name
     async with uow:
         skipped = await _skip_if_imported(uow, ImportKind.TRANSACTIONS, name, info)
         if skipped is not None:
             return skipped
-        table = await asyncio.to_thread(
-            read_table, path, TRANSACTION_COLUMNS, column_map, info=info, progress=progress
+        reader = await asyncio.to_thread(
+            open_table, path, TRANSACTION_COLUMNS, column_map, info=info, chunk_rows=chunk_rows
         )
-        parsed = await asyncio.to_thread(validate_transactions, table)
-        source = _source(table)
-        # a million rows of raw text is worth freeing before the next copies are made
-        del table
-        rows_read = parsed.rows_read
-        connection = await uow.session.connection()
-        index = ClientIndex(await _load_client_keys(connection))
-        plan = await asyncio.to_thread(_plan_transactions, parsed, index, create_clients)
-        del parsed
-        errors = _merge_errors(plan.parse_errors, plan.errors)
-        rejected = len({error.row for error in errors})
-        base = _report_base(ImportKind.TRANSACTIONS, name, info, source, rows_read, errors)
-        if rejected and not skip_invalid:
-            report = ImportReport(**base, status=BatchStatus.REJECTED, rows_rejected=rejected)
-            return await _finish(uow, report)
+        with reader:
+            connection = await uow.session.connection()
+            planner = _TransactionPlanner(
+                ClientIndex(await _load_client_keys(connection)), create_clients
+            )
 
-        frame = plan.frame
-        existing = await _existing_keys(connection, frame)
-        is_duplicate = frame["key"].isin(existing)
-        fresh = frame[~is_duplicate].reset_index(drop=True)
-        created = await _create_clients_for(connection, plan.new_clients, fresh)
-        if created:
-            fresh = await asyncio.to_thread(_apply_real_ids, fresh, created)
-        duplicates = int(is_duplicate.sum())
-        report = ImportReport(
-            **base,
-            status=_final_status(rejected, len(fresh) + duplicates),
-            rows_imported=len(fresh),
-            rows_duplicate=duplicates,
-            rows_rejected=rejected,
-            clients_created=len(created),
-        )
-        # the batch row comes first: every transaction points to it
-        batch_id = await _record_batch(uow, report)
-        await _insert_transactions(connection, fresh, batch_id, progress)
-        if created:
-            await clients_changed(uow)
-        await uow.commit()
-    return replace(report, batch_id=batch_id)
+            names: dict[str, str] = {}
+
+            def next_chunk() -> _PlannedChunk | None:
+                table = reader.next_chunk()
+                if table is None:
+                    return None
+                parsed = validate_transactions(
+                    table, today=today, max_future_days=max_future_days, names=names
+                )
+                return planner.plan(parsed)
+
+            # the batch row comes first: every transaction points to it
+            started = _report_base(ImportKind.TRANSACTIONS, name, info, {}, 0, ())
+            batch = await _add_batch(uow, ImportReport(**started, status=BatchStatus.DONE))
+            created: dict[int, int] = {}
+            bar = progress("Importing", reader.total_rows)
+            try:
+                async with staging(connection, batch.id) as stage:
+                    pending = asyncio.ensure_future(asyncio.to_thread(next_chunk))
+                    try:
+                        while (chunk := await pending) is not None:
+                            # the next chunk is parsed while the database takes this one
+                            pending = asyncio.ensure_future(asyncio.to_thread(next_chunk))
+                            created |= await _create_planned_clients(connection, chunk.new_clients)
+                            await stage.load(chunk.records(created))
+                            bar.update(chunk.rows_read + len(chunk.totals))
+                    finally:
+                        # a failed load leaves a chunk being parsed: let it end quietly
+                        await asyncio.wait([pending])
+                        if not pending.cancelled():
+                            pending.exception()
+                    duplicates_in_file = await stage.in_file_duplicates()
+            finally:
+                bar.close()
+            errors = _merge_errors(planner.errors, _duplicate_errors(duplicates_in_file))
+            rejected = len({error.row for error in errors})
+            base = _report_base(
+                ImportKind.TRANSACTIONS, name, info, _source_of(reader), planner.rows_read, errors
+            )
+            base["totals_rows"] = tuple(planner.totals)
+            if rejected and not skip_invalid:
+                # nothing of this file stays: not its sales, not the clients it created
+                await uow.session.rollback()
+                report = ImportReport(**base, status=BatchStatus.REJECTED, rows_rejected=rejected)
+                return await _finish(uow, report)
+            report = ImportReport(
+                **base,
+                status=_final_status(rejected, stage.rows),
+                batch_id=batch.id,
+                rows_imported=stage.inserted,
+                rows_duplicate=stage.rows - stage.inserted - len(duplicates_in_file),
+                rows_rejected=rejected,
+                clients_created=len(created),
+            )
+            _fill_batch(batch, report)
+            if created:
+                await clients_changed(uow)  # the search index must see the new clients
+            await uow.commit()
+    return report
 
 
 # --- shared --------------------------------------------------------------------------------
@@ -286,6 +314,16 @@ def _source(table: RawTable) -> dict[str, Any]:
         "encoding": table.encoding,
         "separator": table.separator,
         "columns": tuple(table.columns.items()),
+        "header_row": table.header_row,
+    }
+
+
+def _source_of(reader: TableReader) -> dict[str, Any]:
+    return {
+        "encoding": reader.encoding,
+        "separator": reader.separator,
+        "columns": tuple(reader.columns.items()),
+        "header_row": reader.header_row,
     }
 
 
@@ -308,28 +346,33 @@ def _report_base(
     }
 
 
-async def _record_batch(uow: UnitOfWork, report: ImportReport) -> int:
-    batch = ImportBatch(
-        kind=report.kind,
-        file_name=report.file_name[:300],
-        file_hash=report.file_hash,
-        status=report.status,
-        rows_total=report.rows_read,
-        # the batch has one "imported" count: created and updated clients both changed the base
-        rows_imported=report.rows_imported + report.rows_updated,
-        rows_duplicate=report.rows_duplicate,
-        rows_rejected=report.rows_rejected,
-        errors=[error.as_dict() for error in report.errors[:MAX_STORED_ERRORS]],
-    )
+async def _add_batch(uow: UnitOfWork, report: ImportReport) -> ImportBatch:
+    batch = ImportBatch(kind=report.kind, file_name=report.file_name[:300])
+    _fill_batch(batch, report)
     uow.session.add(batch)
     await uow.flush()
-    return batch.id
+    return batch
+
+
+def _fill_batch(batch: ImportBatch, report: ImportReport) -> None:
+    batch.file_hash = report.file_hash
+    batch.status = report.status
+    batch.rows_total = report.rows_read
+    # the batch has one "imported" count: created and updated clients both changed the base
+    batch.rows_imported = report.rows_imported + report.rows_updated
+    batch.rows_duplicate = report.rows_duplicate
+    batch.rows_rejected = report.rows_rejected
+    batch.errors = [error.as_dict() for error in report.errors[:MAX_STORED_ERRORS]]
+
+
+async def _record_batch(uow: UnitOfWork, report: ImportReport) -> int:
+    return (await _add_batch(uow, report)).id
 
 
 async def _finish(uow: UnitOfWork, report: ImportReport) -> ImportReport:
     """Record the run and commit: the last step of every outcome."""
     batch_id = await _record_batch(uow, report)
-    if report.kind == "clients" and report.rows_imported + report.rows_updated:
+    if report.kind == ImportKind.CLIENTS and report.rows_imported + report.rows_updated:
         await clients_changed(uow)  # the search index must see new and renamed clients
     await uow.commit()
     return replace(report, batch_id=batch_id)
@@ -352,12 +395,6 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 def _clients_table() -> Table:
     table = Client.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-def _transactions_table() -> Table:
-    table = Transaction.__table__
     assert isinstance(table, Table)
     return table
 
@@ -415,7 +452,7 @@ def _plan_clients(
     Empty cells keep what the database has, so a partial export never wipes data.
     """
     index = ClientIndex(
-        KnownClient(cid, row["external_id"], row["tax_id"], row["name_normalized"])
+        known_client(cid, row["external_id"], row["tax_id"], row["name_normalized"])
         for cid, row in known.items()
     )
     plan = _ClientPlan()
@@ -546,11 +583,168 @@ async def _sync_phones(
 
 
 @dataclass
-class _TransactionPlan:
-    frame: pd.DataFrame  # valid rows with "client_id" (negative: to create) and "key"
-    new_clients: dict[int, dict[str, Any]]  # provisional id -> client values
-    errors: list[RowError]
-    parse_errors: tuple[RowError, ...]
+class _PlannedChunk:
+    """One chunk's rows for the staging table, column by column, and its new clients."""
+
+    rows: list[int]
+    client_ids: np.ndarray  # negative: a client to create (see new_clients)
+    days: list[int]
+    cents: list[int]
+    orders: list[str | None]
+    categories: list[str | None]
+    currencies: list[str]
+    suffixes: list[str]
+    new_clients: dict[int, dict[str, Any]]  # first seen in this chunk
+    rows_read: int
+    totals: tuple[int, ...]
+
+    def records(self, real_ids: Mapping[int, int]) -> list[Record]:
+        client_ids = self.client_ids
+        planned = client_ids < 0
+        if planned.any():
+            client_ids = client_ids.copy()
+            client_ids[planned] = [real_ids[cid] for cid in client_ids[planned].tolist()]
+        columns = (self.orders, self.categories, self.currencies, self.suffixes)
+        return list(
+            zip(self.rows, client_ids.tolist(), self.days, self.cents, *columns, strict=True)
+        )
+
+
+class _TransactionPlanner:
+    """Turns validated chunks into staging records: the client of each row and its key.
+
+    Clients are looked up once per distinct client cell across the whole file; with
+    `create_clients` an unknown client gets a provisional (negative) id, the same for
+    all its rows, and is created only if the import goes ahead.
+    """
+
+    def __init__(self, index: ClientIndex, create_clients: bool) -> None:
+        self.index = index
+        self.create_clients = create_clients
+        self.new_clients: dict[int, dict[str, Any]] = {}
+        self.errors: list[RowError] = []
+        self.totals: list[int] = []
+        self.rows_read = 0
+        self._client_of: dict[str, int | None] = {}
+        self._failure_of: dict[str, ErrorCode] = {}
+
+    def plan(self, parsed: ParsedTransactions) -> _PlannedChunk:
+        self.rows_read += parsed.rows_read
+        self.totals.extend(parsed.totals)
+        self.errors.extend(parsed.errors)
+        known_new = set(self.new_clients)
+        frame = parsed.frame
+        identity = frame["client_name_normalized"]
+        for column in ("client_external_id", "client_tax_id"):
+            # most exports have only a name column; skip concatenating a million empty strings
+            if column in parsed.columns:
+                identity = frame[column] + "\x1f" + identity
+        self._resolve(frame, identity)
+        client_ids = identity.map(self._client_of)
+        unresolved = client_ids.isna()
+        if unresolved.any():
+            for row, key, client in zip(
+                frame.loc[unresolved, "row"].tolist(),
+                identity[unresolved].tolist(),
+                frame.loc[unresolved, "client"].tolist(),
+                strict=True,
+            ):
+                self.errors.append(
+                    RowError(int(row), "client", self._failure_of[key], client or None)
+                )
+            frame = frame[~unresolved]
+            client_ids = client_ids[~unresolved]
+        days = frame["date"].to_numpy().astype("datetime64[D]").astype("int64")
+        orders = frame["order_number"]
+        categories = frame["category"]
+        return _PlannedChunk(
+            rows=frame["row"].tolist(),
+            client_ids=client_ids.to_numpy(dtype="int64"),
+            days=days.tolist(),
+            cents=frame["amount_cents"].tolist(),
+            orders=orders.where(orders != "", None).tolist(),
+            categories=categories.where(categories != "", None).tolist(),
+            currencies=frame["currency"].tolist(),
+            suffixes=key_suffixes(frame).tolist(),
+            new_clients={k: v for k, v in self.new_clients.items() if k not in known_new},
+            rows_read=parsed.rows_read,
+            totals=parsed.totals,
+        )
+
+    def _resolve(self, frame: pd.DataFrame, identity: pd.Series) -> None:
+        first = ~identity.duplicated() & ~identity.isin(self._client_of.keys())
+        columns = ["client_external_id", "client_tax_id", "client_name_normalized", "client"]
+        for key, (external_id, tax_id, name_normalized, name) in zip(
+            identity[first].tolist(), frame.loc[first, columns].itertuples(index=False), strict=True
+        ):
+            match = self.index.find(external_id or None, tax_id or None, name_normalized)
+            if match.ambiguous:
+                self._client_of[key], self._failure_of[key] = None, ErrorCode.AMBIGUOUS_CLIENT
+            elif match.client_id is not None:
+                self._client_of[key] = match.client_id
+            elif self.create_clients and name_normalized:
+                provisional = -(len(self.new_clients) + 1)
+                self.new_clients[provisional] = {
+                    "name": name,
+                    "name_normalized": name_normalized,
+                    "external_id": external_id or None,
+                    "tax_id": tax_id or None,
+                }
+                self.index.remember(
+                    KnownClient(provisional, external_id or None, tax_id or None, name_normalized)
+                )
+                self._client_of[key] = provisional
+            else:
+                self._client_of[key], self._failure_of[key] = None, ErrorCode.UNKNOWN_CLIENT
+
+
+def key_suffixes(frame: pd.DataFrame) -> pd.Series:
+    """The dedup key after the client id: `|order|category`, or the row's content.
+
+    Without an order number the date, amount and category stand in, which makes
+    re-importing an export without document numbers idempotent too, at the price of
+    treating two identical rows as one sale.
+    """
+    result = "|" + frame["order_number"] + "|" + frame["category"]
+    no_order = (frame["order_number"] == "").to_numpy()
+    if no_order.any():
+        subset = frame[no_order]
+        codes, days = pd.factorize(subset["date"])
+        day_texts = np.asarray(pd.DatetimeIndex(days).strftime("%Y-%m-%d"), dtype=object)[codes]
+        amounts = [str(cents_to_decimal(cents)) for cents in subset["amount_cents"].tolist()]
+        result[no_order] = (
+            "|@"
+            + day_texts
+            + "|"
+            + np.asarray(amounts, dtype=object)
+            + "|"
+            + (subset["category"].to_numpy(dtype=object))
+        )
+    return result
+
+
+def dedup_keys(frame: pd.DataFrame) -> pd.Series:
+    """`client_id|order|category` (or the content key): what `transactions.dedup_key` holds."""
+    return frame["client_id"].astype(str) + key_suffixes(frame)
+
+
+def _duplicate_errors(duplicates: Sequence[InFileDuplicate]) -> list[RowError]:
+    errors = []
+    for duplicate in duplicates:
+        detail = f"same as row {duplicate.first_row}"
+        if duplicate.order_number:
+            errors.append(
+                RowError(
+                    duplicate.row,
+                    "order_number",
+                    ErrorCode.DUPLICATE_IN_FILE,
+                    duplicate.order_number,
+                    detail,
+                )
+            )
+        else:
+            errors.append(RowError(duplicate.row, "row", ErrorCode.DUPLICATE_IN_FILE, None, detail))
+    return errors
 
 
 async def _load_client_keys(connection: AsyncConnection) -> list[KnownClient]:
@@ -558,167 +752,13 @@ async def _load_client_keys(connection: AsyncConnection) -> list[KnownClient]:
     result = await connection.execute(
         select(clients.c.id, clients.c.external_id, clients.c.tax_id, clients.c.name_normalized)
     )
-    return [KnownClient(*row) for row in result]
+    return [known_client(*row) for row in result]
 
 
-def _plan_transactions(
-    parsed: ParsedTransactions, index: ClientIndex, create_clients: bool
-) -> _TransactionPlan:
-    """Find each row's client (once per distinct client cell) and its deduplication key."""
-    frame = parsed.frame
-    identity = frame["client_name_normalized"]
-    for column in ("client_external_id", "client_tax_id"):
-        # most exports have only a name column; skip concatenating a million empty strings
-        if column in parsed.columns:
-            identity = frame[column] + "\x1f" + identity
-    first = ~identity.duplicated()
-    client_of: dict[str, int | None] = {}
-    failure_of: dict[str, ErrorCode] = {}
-    new_clients: dict[int, dict[str, Any]] = {}
-    columns = ["client_external_id", "client_tax_id", "client_name_normalized", "client"]
-    for key, (external_id, tax_id, name_normalized, name) in zip(
-        identity[first].tolist(), frame.loc[first, columns].itertuples(index=False), strict=True
-    ):
-        match = index.find(external_id or None, tax_id or None, name_normalized)
-        if match.ambiguous:
-            client_of[key], failure_of[key] = None, ErrorCode.AMBIGUOUS_CLIENT
-        elif match.client_id is not None:
-            client_of[key] = match.client_id
-        elif create_clients and name_normalized:
-            provisional = -(len(new_clients) + 1)
-            new_clients[provisional] = {
-                "name": name,
-                "name_normalized": name_normalized,
-                "external_id": external_id or None,
-                "tax_id": tax_id or None,
-            }
-            index.remember(KnownClient(provisional, external_id, tax_id, name_normalized))
-            client_of[key] = provisional
-        else:
-            client_of[key], failure_of[key] = None, ErrorCode.UNKNOWN_CLIENT
-    client_ids = identity.map(client_of)
-    errors: list[RowError] = []
-    unresolved = client_ids.isna()
-    if unresolved.any():
-        for row, key, name in zip(
-            frame.loc[unresolved, "row"].tolist(),
-            identity[unresolved].tolist(),
-            frame.loc[unresolved, "client"].tolist(),
-            strict=True,
-        ):
-            errors.append(RowError(int(row), "client", failure_of[key], name or None))
-    frame = frame[~unresolved].copy()
-    frame["client_id"] = client_ids[~unresolved].astype("int64")
-    frame["key"] = dedup_keys(frame)
-    repeated = frame["key"].duplicated()
-    if repeated.any():
-        origin = first_rows(frame["row"], frame["key"])
-        has_order = frame["order_number"] != ""
-        for row, of, ordered, number in zip(
-            frame.loc[repeated, "row"].tolist(),
-            origin[repeated].tolist(),
-            has_order[repeated].tolist(),
-            frame.loc[repeated, "order_number"].tolist(),
-            strict=True,
-        ):
-            column, value = ("order_number", number) if ordered else ("row", None)
-            errors.append(
-                RowError(int(row), column, ErrorCode.DUPLICATE_IN_FILE, value, f"same as row {of}")
-            )
-        frame = frame[~repeated]
-    return _TransactionPlan(frame.reset_index(drop=True), new_clients, errors, parsed.errors)
-
-
-def dedup_keys(frame: pd.DataFrame) -> pd.Series:
-    """`client_id|order|category`; without an order number the row's content stands in.
-
-    The content key makes re-importing an export without document numbers
-    idempotent too, at the price of treating two identical rows as one sale.
-    """
-    keys = [
-        f"{client}|{order}|{category}"
-        for client, order, category in zip(
-            frame["client_id"].tolist(),
-            frame["order_number"].tolist(),
-            frame["category"].tolist(),
-            strict=True,
-        )
-    ]
-    result = pd.Series(keys, index=frame.index, dtype=object)
-    no_order = (frame["order_number"] == "").to_numpy()
-    if no_order.any():
-        subset = frame[no_order]
-        result[no_order] = [
-            f"{client}|@{day}|{cents_to_decimal(cents)}|{category}"
-            for client, day, cents, category in zip(
-                subset["client_id"].tolist(),
-                subset["date"].dt.strftime("%Y-%m-%d").tolist(),
-                subset["amount_cents"].tolist(),
-                subset["category"].tolist(),
-                strict=True,
-            )
-        ]
-    return result
-
-
-async def _existing_keys(connection: AsyncConnection, frame: pd.DataFrame) -> set[str]:
-    """The rows' keys already in the database: one lookup per chunk, not per row.
-
-    Clients without any sales are ruled out first, so a first import of a big file
-    costs a few queries instead of one per few thousand rows.
-    """
-    table = _transactions_table()
-    client_ids = [int(cid) for cid in frame.loc[frame["client_id"] > 0, "client_id"].unique()]
-    with_sales: set[int] = set()
-    for ids in _chunks(client_ids, LOOKUP_CHUNK):
-        result = await connection.execute(
-            select(table.c.client_id).where(table.c.client_id.in_(ids)).distinct()
-        )
-        with_sales.update(result.scalars().all())
-    if not with_sales:
-        return set()
-    candidates = frame.loc[frame["client_id"].isin(with_sales), "key"].tolist()
-    found: set[str] = set()
-    if connection.dialect.name == "postgresql":
-        # one array parameter instead of thousands of bound values
-        statement = select(table.c.dedup_key).where(
-            table.c.dedup_key == any_(bindparam("keys", type_=postgresql.ARRAY(String)))
-        )
-        for keys in _chunks(candidates, PG_LOOKUP_CHUNK):
-            result = await connection.execute(statement, {"keys": list(keys)})
-            found.update(result.scalars().all())
-        return found
-    # Core would render and bind thousands of IN parameters per query in Python;
-    # a prepared "?, ?, ..." string costs nothing
-    sql = f"SELECT dedup_key FROM {table.name} WHERE dedup_key IN ({{marks}})"
-    full = sql.format(marks=", ".join("?" * LOOKUP_CHUNK))
-    # sorted keys walk the unique index from left to right instead of jumping around it
-    candidates.sort()
-    async with _sqlite_cache(connection):
-        for keys in _chunks(candidates, LOOKUP_CHUNK):
-            marks = ", ".join("?" * len(keys))
-            query = full if len(keys) == LOOKUP_CHUNK else sql.format(marks=marks)
-            result = await connection.exec_driver_sql(query, tuple(keys))
-            found.update(row[0] for row in result)
-    return found
-
-
-@asynccontextmanager
-async def _sqlite_cache(connection: AsyncConnection) -> AsyncIterator[None]:
-    """A big page cache for one bulk step: the default 2 MB thrashes on a million rows."""
-    previous = (await connection.exec_driver_sql("PRAGMA cache_size")).scalar()
-    await connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        await connection.exec_driver_sql(f"PRAGMA cache_size={int(previous or -2000)}")
-
-
-async def _create_clients_for(
-    connection: AsyncConnection, planned: Mapping[int, Mapping[str, Any]], rows: pd.DataFrame
+async def _create_planned_clients(
+    connection: AsyncConnection, planned: Mapping[int, Mapping[str, Any]]
 ) -> dict[int, int]:
-    """Create the planned clients that still have rows to import; provisional id -> real id."""
-    needed = sorted(set(rows.loc[rows["client_id"] < 0, "client_id"].tolist()), reverse=True)
+    """Create the clients a sales file introduced; provisional id -> real id."""
     new = [
         _NewClient(
             provisional,
@@ -727,82 +767,9 @@ async def _create_clients_for(
             | dict(planned[provisional]),
             (),
         )
-        for provisional in needed
+        for provisional in sorted(planned, reverse=True)
     ]
     return await _insert_clients(connection, new)
-
-
-def _apply_real_ids(frame: pd.DataFrame, real_ids: Mapping[int, int]) -> pd.DataFrame:
-    frame = frame.copy()
-    planned = frame["client_id"] < 0
-    frame.loc[planned, "client_id"] = frame.loc[planned, "client_id"].map(real_ids)
-    frame["key"] = dedup_keys(frame)
-    return frame
-
-
-async def _insert_transactions(
-    connection: AsyncConnection, frame: pd.DataFrame, batch_id: int, progress: ProgressFactory
-) -> None:
-    if frame.empty:
-        return
-    sqlite = connection.dialect.name == "sqlite"
-    if sqlite:
-        # Grouped by client the inserts hit few B-tree pages of both indexes at a time
-        # (dedup keys start with the client id): about 40% less work for SQLite.
-        order = np.lexsort((frame["date"].to_numpy(), frame["client_id"].to_numpy()))
-        frame = frame.iloc[order]
-    names = ["client_id", "date", "amount", "order_number", "category", "currency", "dedup_key"]
-    client_ids = frame["client_id"].tolist()
-    orders = [value or None for value in frame["order_number"].tolist()]
-    categories = [value or None for value in frame["category"].tolist()]
-    currencies = frame["currency"].tolist()
-    keys = frame["key"].tolist()
-    bar = progress("Writing", len(frame))
-    try:
-        if sqlite:
-            # The driver's executemany with prepared tuples is twice as fast as Core here:
-            # no per-row bind processing. Dates as ISO text, the way SQLAlchemy stores them;
-            # amounts as floats, because SQLite keeps NUMERIC as REAL whatever is bound.
-            dates = frame["date"].dt.strftime("%Y-%m-%d").tolist()
-            amounts = (frame["amount_cents"] / 100).tolist()
-            values = (client_ids, dates, amounts, orders, categories, currencies, keys)
-            rows = list(zip(*values, repeat(batch_id, len(frame)), strict=True))
-            await _sqlite_executemany(connection, names, rows, bar)
-            return
-        dates_py = frame["date"].dt.date.tolist()
-        amounts_py = [cents_to_decimal(cents) for cents in frame["amount_cents"].tolist()]
-        params = [
-            dict(zip(names, values, strict=True)) | {"import_batch_id": batch_id}
-            for values in zip(
-                client_ids, dates_py, amounts_py, orders, categories, currencies, keys, strict=True
-            )
-        ]
-        table = _transactions_table()
-        statement: Executable = insert(table)
-        if connection.dialect.name == "postgresql":
-            statement = postgresql.insert(table).on_conflict_do_nothing(
-                index_elements=["dedup_key"]
-            )
-        for chunk in _chunks(params, WRITE_CHUNK):
-            await connection.execute(statement, list(chunk))
-            bar.update(len(chunk))
-    finally:
-        bar.close()
-
-
-async def _sqlite_executemany(
-    connection: AsyncConnection, names: Sequence[str], rows: list[tuple[Any, ...]], bar: ProgressBar
-) -> None:
-    table = _transactions_table()
-    columns = ", ".join([*names, "import_batch_id"])
-    marks = ", ".join("?" * (len(names) + 1))
-    sql = (
-        f"INSERT INTO {table.name} ({columns}) VALUES ({marks}) ON CONFLICT (dedup_key) DO NOTHING"
-    )
-    async with _sqlite_cache(connection):
-        for chunk in _chunks(rows, SQLITE_WRITE_CHUNK):
-            await connection.exec_driver_sql(sql, list(chunk))
-            bar.update(len(chunk))
 
 
 __all__ = [
@@ -812,4 +779,5 @@ __all__ = [
     "dedup_keys",
     "import_clients",
     "import_transactions",
+    "key_suffixes",
 ]

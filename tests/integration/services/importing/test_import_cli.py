@@ -166,3 +166,52 @@ def test_progress_bar_only_on_a_terminal() -> None:
     bar.update(10)
     bar.close()
     assert "Reading" in screen.getvalue() and "100%" in screen.getvalue()
+
+
+FIXTURES = Path(__file__).parents[3] / "fixtures" / "importing"
+
+
+async def test_1c_reports_and_damaged_files_on_the_command_line(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await crmbot("import", "clients", FIXTURES / "clients_1c_utf8_bom.csv") == 0
+    out = capsys.readouterr().out
+    assert "Header found on row 4 (the rows above it are titles)" in out
+    assert "Totals skipped:     1 (row 7)" in out
+
+    sales = FIXTURES / "sales_1c_cp1251.csv"
+    assert await crmbot("import", "transactions", sales, "--no-segment") == 0
+    out = capsys.readouterr().out
+    assert "Imported:           3 new" in out and "Totals skipped:     1 (row 8)" in out
+
+    # file-level problems: one line each, no traceback, nothing written
+    for name, message in (
+        ("sales_mixed_encodings.csv", "mixed encodings: lines 4, 6 are not UTF-8"),
+        ("sales_duplicate_headers.csv", 'duplicate headers: "Сумма" in columns C and E'),
+    ):
+        assert await crmbot("import", "transactions", FIXTURES / name) == 1
+        captured = capsys.readouterr()
+        assert message in captured.err
+        assert "Traceback" not in captured.err + captured.out
+
+    bad = FIXTURES / "sales_bad_cells.csv"
+    assert await crmbot("import", "transactions", bad, "--create-clients") == 1
+    out = capsys.readouterr().out
+    assert 'row 3, client: "ИП Пет\\rров" contains a bare line break (CR)' in out
+    assert 'row 4, client: "ЗАО Лю\\0тик" contains a NUL byte' in out
+    assert "row 5, amount" in out and "[amount_too_large]" in out
+    assert "row 6, date" in out and "[future_date]" in out
+    assert "Nothing was imported: 4 row(s) rejected" in out
+
+
+async def test_the_future_horizon_comes_from_the_settings(
+    database: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = write(tmp_path, "sales.csv", "Клиент;Дата;Сумма\nНовый;01.01.2099;5\n")
+    assert await crmbot("import", "transactions", path, "--create-clients", "--no-segment") == 1
+    assert "[future_date]" in capsys.readouterr().out
+    monkeypatch.setenv("IMPORT_MAX_FUTURE_DAYS", "36500")
+    assert await crmbot("import", "transactions", path, "--create-clients", "--no-segment") == 0

@@ -13,6 +13,8 @@ from services.db.models import Client, ClientPhone, ImportBatch, Transaction, Us
 from services.importing import BatchStatus, ImportReport, import_clients, import_transactions
 from services.uow import UnitOfWorkFactory
 
+TODAY = date(2025, 1, 15)
+
 CLIENTS = (
     "Код;Клиент;ИНН;Телефон;Email;Город;Менеджер;VIP;Теги\n"
     "C1;ООО «Ромашка»;7707083893;8 916 123-45-67, +7 (495) 000-00-00;info@romashka.ru;Москва;"
@@ -96,7 +98,9 @@ async def test_clients_then_transactions(uow_factory: UnitOfWorkFactory, tmp_pat
         assert romashka.tags == ["опт"]
         assert sorted(phones) == ["74950000000", "79161234567"]
 
-    sales = await import_transactions(uow_factory(), write(tmp_path, "sales.csv", SALES))
+    sales = await import_transactions(
+        uow_factory(), today=TODAY, path=write(tmp_path, "sales.csv", SALES)
+    )
     assert (sales.status, sales.rows_read, sales.rows_imported, sales.rows_duplicate) == (
         BatchStatus.DONE,
         4,
@@ -174,11 +178,11 @@ async def test_skip_invalid_commits_exactly_the_good_rows(
     )
     path = write(tmp_path, "sales.csv", text)
 
-    strict = await import_transactions(uow_factory(), path)
+    strict = await import_transactions(uow_factory(), today=TODAY, path=path)
     assert strict.status == BatchStatus.REJECTED
     assert await count(uow_factory, Transaction) == 0
 
-    report = await import_transactions(uow_factory(), path, skip_invalid=True)
+    report = await import_transactions(uow_factory(), today=TODAY, path=path, skip_invalid=True)
     assert report.status == BatchStatus.PARTIAL
     assert (report.rows_read, report.rows_imported, report.rows_rejected) == (9, 5, 4)
     assert [(e.row, e.column, e.code) for e in report.errors] == [
@@ -196,9 +200,11 @@ async def test_the_same_file_twice_adds_nothing(
 ) -> None:
     await load_base(uow_factory, tmp_path)
     path = write(tmp_path, "sales.csv", SALES)
-    first = await import_transactions(uow_factory(), path)
+    first = await import_transactions(uow_factory(), today=TODAY, path=path)
 
-    again = await import_transactions(uow_factory(), path, file_name="renamed.csv")
+    again = await import_transactions(
+        uow_factory(), today=TODAY, path=path, file_name="renamed.csv"
+    )
     assert again.status == BatchStatus.SKIPPED
     assert again.already_imported_at is not None
     assert again.already_imported_at.tzinfo is not None
@@ -212,13 +218,15 @@ async def test_the_same_rows_in_another_file_add_nothing(
     uow_factory: UnitOfWorkFactory, tmp_path: Path
 ) -> None:
     await load_base(uow_factory, tmp_path)
-    await import_transactions(uow_factory(), write(tmp_path, "january.csv", SALES))
+    await import_transactions(
+        uow_factory(), today=TODAY, path=write(tmp_path, "january.csv", SALES)
+    )
     # other bytes (comma-separated, rows reordered, one new row): the hash does not match
     header, *rows = SALES.strip().split("\n")
     reordered = "\n".join([header, *reversed(rows), "ИП Петров;;06.02.2024;1;РТ-8;"]) + "\n"
     path = write(tmp_path, "february.xlsx.csv", reordered, "cp1251")
 
-    report = await import_transactions(uow_factory(), path)
+    report = await import_transactions(uow_factory(), today=TODAY, path=path)
     assert report.status == BatchStatus.DONE
     assert (report.rows_read, report.rows_imported, report.rows_duplicate) == (5, 1, 4)
     assert await count(uow_factory, Transaction) == 5
@@ -229,9 +237,13 @@ async def test_rows_without_document_numbers_are_deduplicated_by_content(
 ) -> None:
     await load_base(uow_factory, tmp_path)
     text = "Клиент;Дата;Сумма\nИП Петров;01.02.2024;100\nИП Петров;01.02.2024;200\n"
-    first = await import_transactions(uow_factory(), write(tmp_path, "a.csv", text))
+    first = await import_transactions(
+        uow_factory(), today=TODAY, path=write(tmp_path, "a.csv", text)
+    )
     assert first.rows_imported == 2
-    second = await import_transactions(uow_factory(), write(tmp_path, "b.csv", text + "\n"))
+    second = await import_transactions(
+        uow_factory(), today=TODAY, path=write(tmp_path, "b.csv", text + "\n")
+    )
     assert (second.rows_imported, second.rows_duplicate) == (0, 2)
 
 
@@ -245,11 +257,11 @@ async def test_unknown_clients_rejected_or_created(
         "Другой;;03.02.2024;300;3\n"
     )
     path = write(tmp_path, "sales.csv", text)
-    rejected = await import_transactions(uow_factory(), path)
+    rejected = await import_transactions(uow_factory(), today=TODAY, path=path)
     assert [e.code for e in rejected.errors] == ["unknown_client"] * 3
     assert await count(uow_factory, Client) == 0
 
-    created = await import_transactions(uow_factory(), path, create_clients=True)
+    created = await import_transactions(uow_factory(), today=TODAY, path=path, create_clients=True)
     assert created.status == BatchStatus.DONE
     assert (created.rows_imported, created.clients_created) == (3, 2)
     async with uow_factory() as uow:
@@ -345,7 +357,7 @@ async def test_header_only_files(uow_factory: UnitOfWorkFactory, tmp_path: Path)
     sales = write(tmp_path, "sales.csv", SALES.split("\n")[0] + "\n")
     for report in (
         await import_clients(uow_factory(), clients),
-        await import_transactions(uow_factory(), sales),
+        await import_transactions(uow_factory(), today=TODAY, path=sales),
     ):
         assert (report.status, report.rows_read, report.rows_imported) == (BatchStatus.DONE, 0, 0)
 
@@ -370,7 +382,7 @@ async def test_xlsx_clients_and_sales(uow_factory: UnitOfWorkFactory, tmp_path: 
         [["Client", "Date", "Amount", "Document"], ["acme", datetime(2024, 5, 6), 99.9, 17]],
     )
     assert (await import_clients(uow_factory(), clients)).rows_imported == 1
-    report = await import_transactions(uow_factory(), sales)
+    report = await import_transactions(uow_factory(), today=TODAY, path=sales)
     assert (report.file_format, report.rows_imported) == ("xlsx", 1)
     async with uow_factory() as uow:
         row = (
