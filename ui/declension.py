@@ -131,6 +131,6 @@ def in_case(name: str | None, case: Case, tr: Translator) -> str:
 
 def gendered(tr: Translator, key: str, name: str, /, **params: str) -> str:
     """The text of `key.male`, `key.female` or `key.other`, by the gender of `name`."""
-    gender = gender_of(name) if tr.language == "ru" else Gender.UNKNOWN
+    gender = gender_of(name)
     specific = f"{key}.{gender.value}"
     return tr(specific if tr.has(specific) else f"{key}.{Gender.UNKNOWN.value}", **params)
