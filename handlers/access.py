@@ -6,9 +6,8 @@ deactivated person, who is a stranger again) reaches any feature below.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import logging
+from datetime import datetime
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError

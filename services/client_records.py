@@ -184,6 +184,16 @@ async def create_client(
     return CreatedClient(client_id, created=True)
 
 
+async def draft_client(uow: UnitOfWork, viewer: Viewer, draft_id: str) -> int | None:
+    """The client a saved draft made (the viewer may see it), or None."""
+    async with uow:
+        done = await uow.session.get(ClientDraft, draft_id)
+        if done is None:
+            return None
+        await load_client_for(uow, viewer, done.client_id)
+        return done.client_id
+
+
 async def update_contacts(
     uow: UnitOfWork,
     viewer: Viewer,
