@@ -171,16 +171,17 @@ async def create_client(
         uow.session.add(client)
         await uow.flush()
         uow.session.add(ClientDraft(draft_id=draft_id, client_id=client.id, created_at=now))
-        await clients_changed(uow)
         client_id = client.id
         try:
-            await uow.commit()
+            await uow.flush()
         except IntegrityError:  # the same draft saved at the same moment by a double tap
             await uow.session.rollback()
             done = await uow.session.get(ClientDraft, draft_id)
             if done is None:
                 raise
             return CreatedClient(done.client_id, created=False)
+        await clients_changed(uow)
+        await uow.commit()
     return CreatedClient(client_id, created=True)
 
 

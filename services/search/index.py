@@ -565,6 +565,7 @@ class SearchIndexStore:
         self._version: int | None = None
         self._rebuild: asyncio.Task[None] | None = None
         self.started_from_kept_index = False  # the first index was read from the database
+        self.catching_up = False  # a change is being built in: owners may be out of date
 
     def start(self) -> None:
         """Load or build the index in the background (at the bot's start)."""
@@ -588,6 +589,7 @@ class SearchIndexStore:
         if version != self._version:
             for row in await load_rows(uow, index.max_id):
                 index.add(row.client_id, row.name, row.company, row.owner_id, row.city, row.phones)
+            self.catching_up = True
             if self._rebuild is None or self._rebuild.done():
                 self._rebuild = asyncio.create_task(self._rebuild_now())
         return index
@@ -620,6 +622,7 @@ class SearchIndexStore:
             log.exception("could not build the search index")
             raise
         self._index, self._version = index, version
+        self.catching_up = False
         if self._keep:
             try:
                 payload = await asyncio.to_thread(index.to_payload)

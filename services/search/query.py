@@ -228,13 +228,37 @@ async def _find(
         tail = _phone_digits(identifier)
         if tail is not None:
             index = await store.index(uow)
-            ids = index.phone_tail(tail, owner_id)
+            ids = index.phone_tail(tail, None if store.catching_up else owner_id)
+            if store.catching_up and owner_id is not None:
+                ids = await _owned_by(uow, ids, owner_id)
             if len(tail) == PHONE_TAIL or len(ids) == 1:
                 return _Found(ids, len(ids))
             return _Found([], 0, ambiguous_tail=len(ids))
     if not query or _IDENTIFIER.fullmatch(identifier):
         return _Found([], 0)
-    return await _find_names(uow, await store.index(uow), query, owner_id)
+    index = await store.index(uow)
+    if not store.catching_up:
+        return await _find_names(uow, index, query, owner_id)
+    # Owners may have changed since the index was built: ask it for anyone's, and the
+    # database whose they are now.
+    found = await _find_names(uow, index, query, None)
+    if owner_id is not None:
+        found.ids = await _owned_by(uow, found.ids, owner_id)
+        found.total = len(found.ids)
+    return found
+
+
+async def _owned_by(uow: UnitOfWork, ids: list[int], owner_id: int) -> list[int]:
+    """The ids (in their order) that `owner_id` owns now."""
+    keep: set[int] = set()
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start : start + LOOKUP_CHUNK]
+        keep.update(
+            await uow.session.scalars(
+                select(Client.id).where(Client.id.in_(chunk), Client.owner_id == owner_id)
+            )
+        )
+    return [cid for cid in ids if cid in keep]
 
 
 async def _find_names(
