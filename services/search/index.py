@@ -64,6 +64,7 @@ MIN_FUZZY_LENGTH = 4
 LONG_WORD = 8  # from this length two typos are forgiven
 MIN_CITY_PREFIX = 4
 PHONE_TAIL = 7  # the local number without its area code
+KEEP_EVERY_BUILDS = 20  # each edit rebuilds; writing every build to the database is waste
 SHORT_PHONE_TAIL = 4
 _QUOTES = frozenset('«»"“”„')
 
@@ -566,6 +567,7 @@ class SearchIndexStore:
         self._rebuild: asyncio.Task[None] | None = None
         self.started_from_kept_index = False  # the first index was read from the database
         self.catching_up = False  # a change is being built in: owners may be out of date
+        self._builds_since_kept: int | None = None  # None: nothing kept by this process yet
 
     def start(self) -> None:
         """Load or build the index in the background (at the bot's start)."""
@@ -610,6 +612,18 @@ class SearchIndexStore:
                 log.exception("could not read the kept search index; building a new one")
         await self._rebuild_now()
 
+    def _time_to_keep(self) -> bool:
+        """Keep the first build of the process, then every `KEEP_EVERY_BUILDS`-th one.
+
+        A kept index only has to be a good start: a stale one is brought up to date
+        by a rebuild right after it is read.
+        """
+        if self._builds_since_kept is not None and self._builds_since_kept < KEEP_EVERY_BUILDS:
+            self._builds_since_kept += 1
+            return False
+        self._builds_since_kept = 1
+        return True
+
     async def _rebuild_now(self) -> None:
         try:
             async with self._uow_factory() as uow:
@@ -623,7 +637,7 @@ class SearchIndexStore:
             raise
         self._index, self._version = index, version
         self.catching_up = False
-        if self._keep:
+        if self._keep and self._time_to_keep():
             try:
                 payload = await asyncio.to_thread(index.to_payload)
                 async with self._uow_factory() as uow:
