@@ -241,3 +241,59 @@ async def test_a_manager_cannot_hand_over(
     async with bot_app.uow_factory() as uow:
         client = await uow.session.get(Client, seed.anna_clients[2])
         assert client is not None and client.owner_id == seed.anna
+
+
+async def test_forged_and_outdated_buttons_change_nothing(
+    bot_app: BotHarness, seed: SeedIds, chat: SandboxClient
+) -> None:
+    from datetime import date
+
+    from tests.e2e.bot_harness import wait_answer
+    from ui.callbacks import (
+        AddAction,
+        AddClientCb,
+        ContactCb,
+        ContactField,
+        ListCb,
+        TeamCb,
+        VoiceCb,
+    )
+
+    message = await ask(chat, ANNA, "Ромашка", "ИНН 7701234567")
+    johns = seed.john_clients[0]
+    expected = {
+        ContactCb(c=johns, f=ContactField.CITY, x=True).pack(): "Это действие вам недоступно.",
+        ContactCb(c=johns, f=ContactField.PHONES).pack(): "Это действие вам недоступно.",
+        TeamCb(k="today").pack(): "Это действие вам недоступно.",
+        VoiceCb(i=999).pack(): "Эта запись о звонке уже удалена.",
+        AddClientCb(a=AddAction.SAVE, k="0" * 32).pack(): "Эта кнопка уже не действует",
+        AddClientCb(a=AddAction.COMPANY, k="deadbeef").pack(): "Эта кнопка уже не действует",
+        AddClientCb(a=AddAction.SKIP).pack(): "Эта кнопка уже не действует",
+        ListCb(k="today", d=10**9).pack(): "Эта кнопка уже не действует",
+    }
+    for data, text in expected.items():
+        pressed = await chat.press(ANNA, message["message_id"], data, force=True)
+        answer = await wait_answer(chat, ANNA, pressed)
+        assert answer["text"].startswith(text), (data, answer)
+    # a manager's list stays hers whatever owner a button names; a day long past shows the week
+    pressed = await chat.press(
+        ANNA,
+        message["message_id"],
+        ListCb(k="week", o=seed.john, d=date(2020, 1, 1).toordinal()).pack(),
+        force=True,
+    )
+    week = await chat.wait_for(ANNA, lambda m: m["edited"] and "7 дней" in text_of(m))
+    assert "Василёк" not in text_of(week) and pressed["message_id"] == week["message_id"]
+    async with bot_app.uow_factory() as uow:
+        client = await uow.session.get(Client, johns)
+        assert client is not None and client.city == "Санкт-Петербург"
+    assert await _count(bot_app, Client) == 5
+
+
+async def test_numbers_that_are_nobody_are_not_offered_as_new_clients(
+    bot_app: BotHarness, chat: SandboxClient
+) -> None:
+    for query in ("12345678901234567890", "8 800 000-00-00", "0000"):
+        answer = await ask(chat, ANNA, query, "никого не нашлось")
+        assert not buttons(answer), query
+    assert await _count(bot_app, ClientDraft) == 0
