@@ -34,7 +34,9 @@ def not_found_text(page: SearchPage, tr: Translator, *, for_log: bool = False) -
     """Nothing among the viewer's clients: whose client it is, a hint, or the offer to add."""
     query = h(page.query, 60)
     if page.ambiguous_tail:
-        return tr("search.ambiguous_tail", count=tr.plural("search.tail_clients", page.ambiguous_tail))
+        return tr(
+            "search.ambiguous_tail", count=tr.plural("search.tail_clients", page.ambiguous_tail)
+        )
     if page.segment is not None:
         return tr("search.not_found_segment", query=query, segment=page.segment)
     if len(page.elsewhere) == 1 and page.elsewhere[0].client_name:
