@@ -63,6 +63,7 @@ def upgrade() -> None:
         "search_snapshots",
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),
+        sa.Column("rules", sa.String(length=32), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_search_snapshots")),

@@ -321,6 +321,7 @@ class SearchSnapshot(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)  # the data_versions stamp it was built at
+    rules: Mapped[str] = mapped_column(String(32))  # which code built it: another is not read
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -524,10 +524,11 @@ def build_index(
 
 
 async def _read_snapshot(uow: UnitOfWork) -> tuple[int, bytes] | None:
+    """The kept index, if the code of this process built it."""
     row = (
         await uow.session.execute(
             select(SearchSnapshot.version, SearchSnapshot.payload).where(
-                SearchSnapshot.name == CLIENTS
+                SearchSnapshot.name == CLIENTS, SearchSnapshot.rules == SNAPSHOT_FORMAT
             )
         )
     ).first()
@@ -535,15 +536,25 @@ async def _read_snapshot(uow: UnitOfWork) -> tuple[int, bytes] | None:
 
 
 async def _write_snapshot(uow: UnitOfWork, version: int, payload: bytes) -> None:
-    """Replace the kept index unless a newer one is there already; commits."""
-    kept = await uow.session.scalar(
-        select(SearchSnapshot.version).where(SearchSnapshot.name == CLIENTS)
-    )
-    if kept is not None and int(kept) >= version:
+    """Replace the kept index unless one as new, by the same code, is there; commits."""
+    kept = (
+        await uow.session.execute(
+            select(SearchSnapshot.version, SearchSnapshot.rules).where(
+                SearchSnapshot.name == CLIENTS
+            )
+        )
+    ).first()
+    if kept is not None and int(kept[0]) >= version and kept[1] == SNAPSHOT_FORMAT:
         return
     await uow.session.execute(delete(SearchSnapshot).where(SearchSnapshot.name == CLIENTS))
     uow.session.add(
-        SearchSnapshot(name=CLIENTS, version=version, payload=payload, created_at=utcnow())
+        SearchSnapshot(
+            name=CLIENTS,
+            version=version,
+            rules=SNAPSHOT_FORMAT,
+            payload=payload,
+            created_at=utcnow(),
+        )
     )
     await uow.commit()
 
