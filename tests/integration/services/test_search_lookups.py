@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from services.db.models import Role, SearchSnapshot
 from services.search import SearchIndexStore, search_clients
@@ -162,3 +162,13 @@ async def test_a_restart_answers_from_the_kept_index(
     assert [hit.client_id for hit in found.hits] == [added, team["semenov"]]
     assert second.started_from_kept_index
     await second.close()
+
+    # an index kept by other code (older rules) is never read: a build answers instead
+    async with uow_factory() as uow:
+        await uow.session.execute(update(SearchSnapshot).values(rules="older-rules"))
+        await uow.commit()
+    third = SearchIndexStore(uow_factory)
+    found = await search_clients(uow_factory(), third, viewer(team["anna"]), "Семёнова")
+    assert [hit.client_id for hit in found.hits] == [added, team["semenov"]]
+    assert not third.started_from_kept_index
+    await third.close()
