@@ -25,7 +25,7 @@ from services.analytics.segmentation import classify_abc, classify_xyz
 from services.analytics.settings import SEGMENTS, SegmentationSettings
 from services.analytics.summary import window_bounds
 from services.db.models import Channel, Outcome
-from services.normalize import normalize_name
+from services.normalize import normalize_name, tax_id_checksum_ok
 
 DEFAULT_SEED = 20240601
 DEFAULT_CLIENTS = 2000
@@ -191,21 +191,9 @@ def _check_digit(digits: np.ndarray, weights: Sequence[int]) -> np.ndarray:
 
 
 def inn_check_digits_ok(tax_id: str) -> bool:
-    """The ИНН checksum (10 digits for companies, 12 for entrepreneurs).
-
-    Written out digit by digit, independently of the vectorised generator, so
-    each can check the other.
-    """
-    if not (tax_id.isascii() and tax_id.isdigit()) or len(tax_id) not in (10, 12):
-        return False
-    digits = [int(c) for c in tax_id]
-
-    def check(weights: Sequence[int]) -> int:
-        return sum(w * d for w, d in zip(weights, digits, strict=False)) % 11 % 10
-
-    if len(digits) == 10:
-        return check(_INN10) == digits[9]
-    return check(_INN12_1) == digits[10] and check(_INN12_2) == digits[11]
+    """The ИНН checksum, written out digit by digit in `services.normalize`, independently
+    of the vectorised generator here, so each can check the other."""
+    return tax_id_checksum_ok(tax_id)
 
 
 _INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)

@@ -13,6 +13,8 @@ from handlers import (
     digest,
     errors,
     lists,
+    menu,
+    records,
     search,
     settings,
 )
@@ -24,7 +26,9 @@ def build_routers() -> list[Router]:
         errors.create_router(),
         access.create_router(),  # strangers and invite links: before anything else
         common.create_router(),
+        menu.create_router(),  # the reply keyboard's buttons work like commands, in any step
         settings.create_router(),  # after /cancel and /start: a command ends a settings question
+        records.create_router(),  # adding and editing clients, notes; a command ends them
         admin.create_router(),
         calls.create_router(),  # call logging steps, incl. free-text comments in that state
         clients.create_router(),

@@ -8,11 +8,16 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from services.access import CompanyPolicy
+from services.client_records import owned_clients
+from services.db.models import Role
+from services.uow import UnitOfWork
 from services.users import UserDTO
 from ui.callbacks import CancelCb
 from ui.i18n import Translator
+from ui.keyboards.menu import main_keyboard
 from ui.menus import set_default_commands, set_user_commands
 from ui.texts.greeting import greeting, help_text
+from ui.texts.lists import no_clients_text
 
 
 async def set_default_menu(bot: Bot, company: CompanyPolicy) -> None:
@@ -20,10 +25,15 @@ async def set_default_menu(bot: Bot, company: CompanyPolicy) -> None:
     await set_default_commands(bot, company.default_language)
 
 
-async def start(message: Message, bot: Bot, user: UserDTO, tr: Translator, lang: str) -> None:
-    """Greet a registered person by name and role and refresh their command menu."""
+async def start(
+    message: Message, bot: Bot, uow: UnitOfWork, user: UserDTO, tr: Translator, lang: str
+) -> None:
+    """Greet a registered person, refresh their command menu, give the main-actions keyboard."""
     await set_user_commands(bot, message.chat.id, user.role, lang)
-    await message.answer(greeting(user, tr))
+    text = greeting(user, tr)
+    if user.role is Role.MANAGER and not await owned_clients(uow, user.id):
+        text = f"{text}\n\n{no_clients_text(tr)}"
+    await message.answer(text, reply_markup=main_keyboard(tr))
 
 
 async def help_(message: Message, user: UserDTO, tr: Translator) -> None:

@@ -23,9 +23,9 @@ from services.search import SearchIndexStore, search_clients
 from services.uow import UnitOfWork
 from ui.callbacks import SearchCb
 from ui.i18n import Translator
-from ui.keyboards.clients import search_keyboard
+from ui.keyboards.clients import add_offer_keyboard, search_keyboard
 from ui.replies import edit_or_send
-from ui.texts.search import search_text
+from ui.texts.search import offers_new_client, search_text
 
 MAX_QUERY_LENGTH = 100
 KEPT_QUERIES = 5
@@ -66,7 +66,10 @@ async def answer_search(
             await show_card(message, page.card, viewer, tr)
         return page.card
     if page.total == 0:
-        await message.answer(search_text(page, tr, for_log=for_log))
+        offer = None
+        if offers_new_client(page, for_log=for_log):
+            offer = add_offer_keyboard(await _remember(state, page.query), tr)
+        await message.answer(search_text(page, tr, for_log=for_log), reply_markup=offer)
         return None
     key = await _remember(state, page.query)
     markup = search_keyboard(page, key, tr, for_log=for_log)

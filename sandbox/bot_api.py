@@ -418,7 +418,7 @@ async def send_message(call: Call) -> dict[str, Any]:
 
 
 async def _send_media(call: Call, kind: str) -> dict[str, Any]:
-    """sendPhoto and sendDocument: one stored file (`kind`) with an optional caption."""
+    """sendPhoto, sendDocument, sendVoice: one stored file (`kind`) with an optional caption."""
     chat = await call.chat()
     caption = call.content("caption", caption=True)
     inline, keyboard = call.markup(inline_only=False)
@@ -445,6 +445,11 @@ async def send_photo(call: Call) -> dict[str, Any]:
 @method("sendDocument")
 async def send_document(call: Call) -> dict[str, Any]:
     return await _send_media(call, "document")
+
+
+@method("sendVoice")
+async def send_voice(call: Call) -> dict[str, Any]:
+    return await _send_media(call, "voice")
 
 
 @method("sendChatAction")

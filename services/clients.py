@@ -13,8 +13,10 @@ from sqlalchemy.orm import aliased
 from services.access import Viewer, can_see, ensure_can_set_vip, load_client_for
 from services.db.models import (
     Client,
+    ClientNote,
     ClientPhone,
     Interaction,
+    Role,
     SegmentSnapshot,
     Transaction,
     User,
@@ -105,6 +107,7 @@ class ClientCard:
     overdue_days: int
     today: date
     can_set_vip: bool
+    can_hand_over: bool = False  # heads and admins give a client to another manager
 
     @property
     def segment(self) -> str | None:
@@ -247,6 +250,7 @@ async def build_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datet
         overdue_days=max(0, (today - next_due).days) if next_due else 0,
         today=today,
         can_set_vip=viewer.can_set_vip,
+        can_hand_over=viewer.role in (Role.HEAD, Role.ADMIN),
     )
 
 
@@ -262,6 +266,17 @@ async def get_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datetim
 class HistoryKind(StrEnum):
     INTERACTION = "interaction"
     PURCHASE = "purchase"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """A note on the client: not a contact, so it never counts as a call."""
+
+    id: int
+    created_at: datetime
+    user_name: str | None
+    text: str
 
 
 @dataclass(frozen=True)
@@ -272,6 +287,7 @@ class HistoryEntry:
     amount: Decimal | None = None
     category: str | None = None
     order_number: str | None = None
+    note: NoteView | None = None
 
 
 @dataclass(frozen=True)
@@ -303,7 +319,10 @@ async def get_history(
         n_purchases = await session.scalar(
             select(func.count()).where(Transaction.client_id == client_id)
         )
-        total = int(n_interactions or 0) + int(n_purchases or 0)
+        n_notes = await session.scalar(
+            select(func.count()).where(ClientNote.client_id == client_id)
+        )
+        total = int(n_interactions or 0) + int(n_purchases or 0) + int(n_notes or 0)
         pages = max(1, -(-total // page_size))
         page = min(max(page, 0), pages - 1)
         # Each stream is sorted on its own; the newest (page + 1) * size of each suffice.
@@ -331,8 +350,22 @@ async def get_history(
                 .limit(needed)
             )
         ).all()
+        notes = (
+            await session.execute(
+                select(ClientNote, User.display_name)
+                .outerjoin(User, User.id == ClientNote.user_id)
+                .where(ClientNote.client_id == client_id)
+                .order_by(ClientNote.created_at.desc(), ClientNote.id.desc())
+                .limit(needed)
+            )
+        ).all()
         name = client.name
     keyed: list[tuple[tuple[date, int, datetime, int], HistoryEntry]] = []
+    for note, user_name in notes:
+        local = note.created_at.astimezone(zone)
+        note_view = NoteView(note.id, note.created_at, user_name, note.text)
+        entry = HistoryEntry(HistoryKind.NOTE, local.date(), note=note_view)
+        keyed.append(((local.date(), 1, note.created_at, note.id), entry))
     for row, user_name in interactions:
         view = _interaction_view(row, user_name)
         local = row.occurred_at.astimezone(zone)
@@ -390,6 +423,7 @@ __all__ = [
     "HistoryKind",
     "HistoryPage",
     "InteractionView",
+    "NoteView",
     "SnapshotView",
     "build_card",
     "churn_risk",

@@ -188,3 +188,55 @@ class StaleAction(DomainError):
 
     def __init__(self) -> None:
         super().__init__("this button belongs to a finished step; start again")
+
+
+# --- Clients as records: adding and editing from the chat ---
+
+
+class InvalidTaxId(DomainError):
+    """Not a Russian tax id: 10 digits for a company, 12 for a person, with a valid checksum."""
+
+    code = "invalid_tax_id"
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"not a valid ИНН: {value!r}", value=value)
+        self.value = value
+
+
+class InvalidPhone(DomainError):
+    code = "invalid_phone"
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"not a phone number: {value!r}", value=value)
+        self.value = value
+
+
+class InvalidEmail(DomainError):
+    code = "invalid_email"
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"not an email address: {value!r}", value=value)
+        self.value = value
+
+
+class ClientAlreadyExists(DomainError):
+    """A client with this tax id is in the base already (perhaps a colleague's)."""
+
+    code = "client_exists"
+
+    def __init__(self, client_id: int, tax_id: str, owner_name: str | None, visible: bool) -> None:
+        super().__init__(f"a client with ИНН {tax_id} exists (id {client_id})", tax_id=tax_id)
+        self.client_id = client_id
+        self.tax_id = tax_id
+        self.owner_name = owner_name
+        self.visible = visible
+
+
+class ManagerNotFound(DomainError):
+    """`/today Смирнова`: nobody of the team is called like that."""
+
+    code = "manager_not_found"
+
+    def __init__(self, query: str) -> None:
+        super().__init__(f"no manager called {query!r}", query=query)
+        self.query = query

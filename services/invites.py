@@ -44,6 +44,7 @@ class Registration:
 
     user: UserDTO
     reactivated: bool  # a deactivated person came back with a new invite
+    invited_by: UserDTO | None = None  # who made the invite, to be told it was used
 
 
 def parse_invite_role(value: str) -> Role:
@@ -161,5 +162,7 @@ async def redeem_invite(
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             raise InviteAlreadyUsed()
         dto = to_user_dto(user)
+        inviter = await uow.session.get(User, invite.created_by) if invite.created_by else None
+        invited_by = to_user_dto(inviter) if inviter is not None and inviter.is_active else None
         await uow.commit()
-    return Registration(user=dto, reactivated=reactivated)
+    return Registration(user=dto, reactivated=reactivated, invited_by=invited_by)

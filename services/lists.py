@@ -66,6 +66,9 @@ class ListPage:
     total: int
     show_owner: bool
     today: date
+    owner_id: int | None = None  # a head's list narrowed to this manager
+    day: date | None = None  # the one day of /week shown
+    page_size: int = LIST_PAGE_SIZE
 
 
 _snapshot = aliased(SegmentSnapshot, name="latest_snapshot")
@@ -209,9 +212,11 @@ async def risk_list(uow: UnitOfWork, owner_id: int | None, today: date) -> list[
     return await _fetch(uow, _risk(owner_id), today)
 
 
-def _query_for(kind: ListKind, owner_id: int | None, today: date) -> _Rows:
+def _query_for(kind: ListKind, owner_id: int | None, today: date, day: date | None) -> _Rows:
     if kind == ListKind.TODAY:
         return _call_order(_due_between(owner_id, None, today))
+    if kind == ListKind.WEEK and day is not None:  # one day of the week ahead
+        return _call_order(_due_between(owner_id, day, day))
     if kind == ListKind.WEEK:
         first = today + timedelta(days=1)
         return _week_order(_due_between(owner_id, first, today + timedelta(days=WEEK_DAYS)))
@@ -228,13 +233,18 @@ async def list_page(
     page: int = 0,
     now: datetime,
     page_size: int = LIST_PAGE_SIZE,
+    owner_id: int | None = None,
+    day: date | None = None,
 ) -> ListPage:
     """One page of a list as the viewer may see it (own clients, or all for heads and admins).
 
-    `/today` is what is due today or overdue; `/week` what falls due in the next seven days.
+    `/today` is what is due today or overdue; `/week` what falls due in the next seven days
+    (with `day`, only that day). `owner_id` narrows a head's list to one manager's clients;
+    a manager's list is their own whatever is asked.
     """
     today = viewer.local_today(now)
-    query = _query_for(kind, viewer.scope_owner_id, today)
+    scope = viewer.scope_owner_id if viewer.scope_owner_id is not None else owner_id
+    query = _query_for(kind, scope, today, day)
     async with uow:
         total = int(
             await uow.session.scalar(
@@ -251,6 +261,9 @@ async def list_page(
         page=page,
         pages=pages,
         total=total,
-        show_owner=viewer.sees_all,
+        show_owner=viewer.sees_all and scope is None,
         today=today,
+        owner_id=scope if viewer.sees_all else None,
+        day=day,
+        page_size=page_size,
     )

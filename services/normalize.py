@@ -75,3 +75,22 @@ def normalize_tax_id(text: str | None) -> str | None:
     if not compact.isascii() or not compact.isdigit() or len(compact) not in _TAX_ID_LENGTHS:
         return None
     return compact
+
+
+_TAX_ID_WEIGHTS_10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+_TAX_ID_WEIGHTS_12_1 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+_TAX_ID_WEIGHTS_12_2 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+
+def tax_id_checksum_ok(tax_id: str) -> bool:
+    """The ИНН check digits: one for a company's 10 digits, two for a person's 12."""
+    if not (tax_id.isascii() and tax_id.isdigit()) or len(tax_id) not in _TAX_ID_LENGTHS:
+        return False
+    digits = [int(ch) for ch in tax_id]
+
+    def check(weights: tuple[int, ...]) -> int:
+        return sum(w * d for w, d in zip(weights, digits, strict=False)) % 11 % 10
+
+    if len(digits) == 10:
+        return check(_TAX_ID_WEIGHTS_10) == digits[9]
+    return check(_TAX_ID_WEIGHTS_12_1) == digits[10] and check(_TAX_ID_WEIGHTS_12_2) == digits[11]

@@ -18,6 +18,9 @@ class CardAction(StrEnum):
     LOG_CALL = "l"
     NEXT_CONTACT = "n"
     VIP = "v"
+    CONTACTS = "e"  # edit phones, email, city
+    NOTE = "t"
+    HAND_OVER = "g"  # to another manager (heads and admins)
 
 
 class ClientCb(CallbackData, prefix="cl"):
@@ -35,6 +38,47 @@ class SearchCb(CallbackData, prefix="sr"):
 class ListCb(CallbackData, prefix="ls"):
     k: str  # ListKind value
     p: int = 0
+    o: int = 0  # a head's list narrowed to this manager (user id); 0: everyone
+    d: int = 0  # /week: the day shown, as date.toordinal(); 0: the week's overview
+
+
+class TeamCb(CallbackData, prefix="tm"):
+    """The manager picker under a head's list."""
+
+    k: str  # ListKind value the picked manager's list is shown for
+
+
+class ContactField(StrEnum):
+    PHONES = "p"
+    EMAIL = "e"
+    CITY = "g"
+
+
+class ContactCb(CallbackData, prefix="ct"):
+    c: int  # client id
+    f: ContactField
+    x: bool = False  # clear the field
+
+
+class HandCb(CallbackData, prefix="hd"):
+    c: int  # client id
+    t: int  # the manager to give it to
+
+
+class VoiceCb(CallbackData, prefix="vc"):
+    i: int  # interaction id of the voice comment
+
+
+class AddAction(StrEnum):
+    COMPANY = "c"
+    PERSON = "p"
+    SKIP = "s"
+    SAVE = "v"
+
+
+class AddClientCb(CallbackData, prefix="ad"):
+    a: AddAction
+    k: str = ""  # COMPANY/PERSON: the search key of the name; SAVE: the draft id
 
 
 class CallAction(StrEnum):

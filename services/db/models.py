@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -181,6 +182,36 @@ class Interaction(Base):
     )
 
 
+class ClientNote(Base):
+    """A note on a client that is not a contact (a call, a meeting): shown in the history."""
+
+    __tablename__ = "client_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    # The chat message it came from ("chat:message"): the same update twice adds one note.
+    source_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_client_notes_client_created", "client_id", "created_at"),)
+
+
+class ClientDraft(Base):
+    """A client added from the chat, by the id of the conversation that added it.
+
+    Saving the same draft twice (a double tap, a redelivered update) finds this row
+    and opens the client it made instead of adding another.
+    """
+
+    __tablename__ = "client_drafts"
+
+    draft_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SegmentationRun(Base):
     """One recomputation of the segments: its date, model and settings."""
 
@@ -281,6 +312,18 @@ class DataVersion(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchSnapshot(Base):
+    """The search index as last built, so a restarted bot need not build it before answering."""
+
+    __tablename__ = "search_snapshots"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)  # the data_versions stamp it was built at
+    rules: Mapped[str] = mapped_column(String(32))  # which code built it: another is not read
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class FsmRecord(Base):

@@ -7,11 +7,17 @@
   so "Belyaev" = "Беляев" and "Yulia" = "Юлия";
 * common Russian case and surname endings are stripped ("Иванова", "Иванову",
   "Ивановым" -> the stem of "Иванов"; "Петровская" = "Петровский").
+
+Beside that key, a word has a *surface* form (lower case, ё = е, Latin read as Cyrillic, no
+stemming) so that an exact "Баранова" ranks above "Баранов"; words written as one
+("МонолитПлюс") are also split into their parts; characters that do not show
+(zero-width spaces pasted from messengers, soft hyphens) are dropped first.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from services.normalize import normalize_phone
@@ -107,6 +113,20 @@ _SKELETON_PAIRS = str.maketrans({"я": "иа", "ю": "иу"})
 _I_BEFORE_VOWEL = re.compile(r"(?<=.)и(?=[аеиоу])")
 _DOUBLES = re.compile(r"(.)\1+")
 _WORDS = re.compile(r"[0-9a-zа-яё]+")
+_CASED_WORDS = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+")
+# "МонолитПлюс" -> Монолит, Плюс; "АБВГрупп" -> АБВ, Групп; "Склад12" -> Склад, 12
+_COMPOUND_PARTS = re.compile(
+    r"[A-ZА-ЯЁ]+(?=[A-ZА-ЯЁ][a-zа-яё])|[A-ZА-ЯЁ]?[a-zа-яё]+|[A-ZА-ЯЁ]+|[0-9]+"
+)
+# Characters that take no room on screen: zero-width spaces and joiners, marks of text
+# direction, the soft hyphen and the byte order mark.
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u00ad\u034f\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c"
+        "\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff",
+    )
+)
 _HAS_LATIN = re.compile(r"[a-z]")
 _DIGIT = re.compile(r"\d")
 
@@ -158,6 +178,11 @@ STOP_WORDS = frozenset(
 )
 
 
+def clean_text(text: str) -> str:
+    """Drop characters that do not show: "Гранд", a zero-width space, "Ремонт" is "ГрандРемонт"."""
+    return text.translate(_INVISIBLE)
+
+
 def transliterate_to_cyrillic(text: str) -> str:
     """Latin letters as a Russian reader would spell them ("Kuznetsov" -> "кузнецов")."""
     return _LATIN_PATTERN.sub(lambda m: _LATIN_MAP[m.group(0)], text.lower())
@@ -194,6 +219,21 @@ def canonical_token(word: str) -> str:
     return stem(token)
 
 
+@lru_cache(maxsize=200_000)
+def surface_token(word: str) -> str:
+    """The word as written, only folded: lower case, ё = е, Latin read as Cyrillic."""
+    token = word.lower().replace("ё", "е")
+    if _HAS_LATIN.search(token):
+        token = transliterate_to_cyrillic(token).replace("ё", "е")
+    return token
+
+
+def compound_parts(word: str) -> list[str]:
+    """The parts of a word written as one: "МонолитПлюс" -> ["Монолит", "Плюс"]; else []."""
+    parts = _COMPOUND_PARTS.findall(word)
+    return parts if len(parts) > 1 else []
+
+
 def key_variants(word: str) -> tuple[str, ...]:
     """The canonical keys a typed word may stand for: Latin "c" is ц in "Kuznecov", к in "Cola"."""
     word = word.lower()
@@ -205,14 +245,34 @@ def key_variants(word: str) -> tuple[str, ...]:
     return (key,)
 
 
+_COMPANY_QUOTES = frozenset('«»"“”„')
+_PERSON_FORMS = frozenset({"ип", "чп"})
+
+
+def is_company_name(text: str) -> bool:
+    """Quotes or a legal form other than a sole trader's: "ООО Монолит Строй", "«Лютик»"."""
+    if not _COMPANY_QUOTES.isdisjoint(text):
+        return True
+    return any(w in STOP_WORDS and w not in _PERSON_FORMS for w in _WORDS.findall(text.lower()))
+
+
 def _is_patronymic(word: str, position: int) -> bool:
     """ "Сергеевич", "Петровна" after the first word: indexing them only adds noise."""
     return position > 0 and len(word) >= 5 and word.endswith(_PATRONYMIC_ENDINGS)
 
 
 def _words(text: str) -> list[str]:
-    words = [w for w in _WORDS.findall(text.lower().replace("ё", "е")) if w not in STOP_WORDS]
-    return [w for position, w in enumerate(words) if not _is_patronymic(w, position)]
+    return [word.lower() for word in cased_words(text)]
+
+
+def cased_words(text: str) -> list[str]:
+    """The words of a name as written, without legal forms and patronymics."""
+    words = [
+        w
+        for w in _CASED_WORDS.findall(clean_text(text).replace("ё", "е").replace("Ё", "Е"))
+        if w.lower() not in STOP_WORDS
+    ]
+    return [w for position, w in enumerate(words) if not _is_patronymic(w.lower(), position)]
 
 
 def search_keys(text: str | None) -> list[str]:
@@ -235,6 +295,32 @@ def query_keys(query: str) -> list[tuple[str, ...]]:
         if variants and variants not in keys:
             keys.append(variants)
     return keys
+
+
+@dataclass(frozen=True)
+class QueryWord:
+    """One typed word: its surface form and the canonical keys it may stand for."""
+
+    text: str  # as typed, lower case
+    surface: str
+    keys: tuple[str, ...]
+
+    @property
+    def is_number(self) -> bool:
+        return self.text.isdigit()
+
+
+def query_words(query: str) -> list[QueryWord]:
+    """The words of a query, each once, with what the index looks them up by."""
+    words: list[QueryWord] = []
+    seen: set[str] = set()
+    for word in _words(query):
+        keys = tuple(key for key in key_variants(word) if len(key) >= 2 or key.isdigit())
+        if not keys or word in seen:
+            continue
+        seen.add(word)
+        words.append(QueryWord(word, surface_token(word), keys))
+    return words
 
 
 def query_phone(query: str) -> str | None:

@@ -50,10 +50,10 @@ async def test_head_sees_the_team_with_roles_status_and_client_counts(
 ) -> None:
     await chat.send(HEAD, "/users")
 
-    listing = await chat.wait_for(HEAD, lambda m: "Сотрудники" in text_of(m))
+    listing = await chat.wait_for(HEAD, lambda m: "Команда" in text_of(m))
 
     text = text_of(listing)
-    assert "4 сотрудника" in text
+    assert text.startswith("Команда: 4 сотрудника")
     assert "Админ Системы — администратор" in text
     assert "Анна Смирнова — менеджер · 3 клиента" in text
     assert "John Carter — менеджер · 2 клиента" in text
@@ -83,11 +83,14 @@ async def test_deactivated_manager_loses_access_at_once(
     assert "Клиенты: 3 клиента" in text_of(card)
 
     await chat.press(HEAD, card["message_id"], button_data(card, "Отключить"))
-    question = await chat.wait_for(HEAD, lambda m: "Отключить сотрудника" in text_of(m))
+    question = await chat.wait_for(HEAD, lambda m: "Отключить Анну" in text_of(m))
+    assert text_of(question).startswith(
+        "Отключить Анну Смирнову? Она сразу потеряет доступ к боту. Клиенты останутся за ней,"
+    )
     await chat.press(HEAD, question["message_id"], button_data(question, "Да, отключить"))
     done = await chat.wait_for(HEAD, lambda m: "отключён" in text_of(m))
 
-    assert "Доступ для Анна Смирнова отключён" in text_of(done)
+    assert "Доступ для Анны Смирновой отключён" in text_of(done)
     assert "Вернуть доступ" in buttons(done)[0]["text"]
     assert not (await _user(bot_app, ANNA)).is_active
     assert [c["command"] for c in await chat.commands(ANNA)] == ["start"]
@@ -100,7 +103,8 @@ async def test_deactivated_manager_loses_access_at_once(
 async def test_access_can_be_given_back(bot_app: BotHarness, chat: SandboxClient) -> None:
     card = await _open_card(chat, HEAD, "John Carter")
     await chat.press(HEAD, card["message_id"], button_data(card, "Отключить"))
-    question = await chat.wait_for(HEAD, lambda m: "Отключить сотрудника" in text_of(m))
+    question = await chat.wait_for(HEAD, lambda m: "Отключить John Carter?" in text_of(m))
+    assert "Доступ к боту пропадёт сразу" in text_of(question)  # no guess at the gender
     await chat.press(HEAD, question["message_id"], button_data(question, "Да, отключить"))
     done = await chat.wait_for(HEAD, lambda m: "отключён" in text_of(m))
 
@@ -119,10 +123,11 @@ async def test_head_hands_a_managers_clients_to_another_manager(
 
     await chat.press(HEAD, card["message_id"], button_data(card, "Передать клиентов"))
     choice = await chat.wait_for(HEAD, lambda m: "Кому передать" in text_of(m))
+    assert text_of(choice) == "Кому передать 3 клиентов Анны Смирновой?"
     assert [b["text"] for b in buttons(choice)] == ["John Carter", "Отмена"]
     await chat.press(HEAD, choice["message_id"], button_data(choice, "John Carter"))
-    question = await chat.wait_for(HEAD, lambda m: "Передать клиентов" in text_of(m))
-    assert "(3 клиента) от Анна Смирнова к John Carter" in text_of(question)
+    question = await chat.wait_for(HEAD, lambda m: "Передать John Carter" in text_of(m))
+    assert text_of(question) == "Передать John Carter 3 клиентов Анны Смирновой?"
     assert await _clients_of(bot_app, seed.anna) == 3  # nothing moves before "yes"
     await chat.press(HEAD, question["message_id"], button_data(question, "Да, передать"))
     done = await chat.wait_for(HEAD, lambda m: "Передано" in text_of(m))
@@ -139,7 +144,8 @@ async def test_cancelling_a_handover_moves_nothing(
     await chat.press(HEAD, card["message_id"], button_data(card, "Передать клиентов"))
     choice = await chat.wait_for(HEAD, lambda m: "Кому передать" in text_of(m))
     await chat.press(HEAD, choice["message_id"], button_data(choice, "Анна"))
-    question = await chat.wait_for(HEAD, lambda m: "Передать клиентов" in text_of(m))
+    question = await chat.wait_for(HEAD, lambda m: "Передать Анне Смирновой" in text_of(m))
+    assert text_of(question) == "Передать Анне Смирновой 2 клиентов John Carter?"
 
     await chat.press(HEAD, question["message_id"], button_data(question, "Отмена"))
     await chat.wait_for(HEAD, lambda m: "Статус: активен" in text_of(m))

@@ -59,7 +59,13 @@ async def test_one_match_shows_the_full_card_in_russian(
     ):
         assert line in text.splitlines(), line
     assert "<b>просрочен на 2 дня</b>" in card["text"]  # overdue in bold
-    assert labels(card) == ["📞 Записать звонок", "🕘 История", "📅 Следующий контакт"]
+    assert labels(card) == [
+        "📞 Записать звонок",
+        "🕘 История",
+        "📅 Следующий контакт",
+        "✏️ Контакты",
+        "📝 Заметка",
+    ]
 
 
 async def test_lookup_by_name_forms_latin_tax_id_and_external_id(
@@ -74,16 +80,17 @@ async def test_lookup_by_name_forms_latin_tax_id_and_external_id(
 async def test_several_none_and_empty(bot_app: BotHarness, chat: SandboxClient) -> None:
     listing = await ask(chat, HEAD, "Васил", "Найдено")
     assert text_of(listing).startswith("Найдено 2 клиента по запросу «Васил»")
-    assert any("ИП Васильев · Анна Смирнова" in label for label in labels(listing))
-    assert any("АО «Василёк» · John Carter" in label for label in labels(listing))
+    assert any("ИП Васильев · Тверь · Анна Смирнова" in label for label in labels(listing))
+    assert any("АО «Василёк» · Санкт-Петербург · John Carter" in label for label in labels(listing))
     await chat.press(HEAD, listing["message_id"], button_data(listing, "Василёк"))
     await chat.wait_for(HEAD, lambda m: "ИНН 7803456789" in text_of(m))
 
     nothing = await ask(chat, ANNA, "Сидоров <b>", "никого не нашлось")
     assert "По запросу «Сидоров <b>» никого" in text_of(nothing)  # escaped, not markup
     assert "телефон в любом формате" in text_of(nothing)
-    # Anna does not see John's clients, not even as a hint
-    await ask(chat, ANNA, "Василёк", "никого не нашлось")
+    # Anna does not see John's client: only whose it is, no card
+    hint = await ask(chat, ANNA, "Василёк", "это клиент John Carter")
+    assert "ИНН" not in text_of(hint) and not buttons(hint)
     usage = await ask(chat, ANNA, "/client", "Кого найти?")
     assert "/client Иванов" in text_of(usage)
 
@@ -94,7 +101,13 @@ async def test_english_card_and_results(bot_app: BotHarness, chat: SandboxClient
     assert "Segment: AY — large, buys irregularly" in text
     assert "Status: active · churn risk: high" in text
     assert "Next contact: 3 Mar 2026" in text
-    assert labels(card) == ["📞 Log call", "🕘 History", "📅 Next contact"]
+    assert labels(card) == [
+        "📞 Log call",
+        "🕘 History",
+        "📅 Next contact",
+        "✏️ Contacts",
+        "📝 Note",
+    ]
     nothing = await ask(chat, JOHN, "Smith", "Nobody found for “Smith”")
     assert "tax ID" in text_of(nothing)
     await ask(chat, JOHN, "/client", "Who are you looking for?")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from services.clients import ClientCard, HistoryPage
-from services.search import SearchPage
-from ui.callbacks import CardAction, ClientCb, SearchCb
-from ui.formatting import cut
+from services.clients import ClientCard, HistoryKind, HistoryPage
+from services.search import SearchHit, SearchPage
+from ui.callbacks import AddAction, AddClientCb, CardAction, ClientCb, SearchCb, VoiceCb
+from ui.formatting import cut, format_short_date
 from ui.i18n import Translator
 from ui.keyboards.lists import client_button, pager_row
 
@@ -32,17 +34,61 @@ def card_keyboard(card: ClientCard, tr: Translator) -> InlineKeyboardMarkup:
             rows[1].append(_button(tr("card.buttons.vip_off"), CardAction.VIP, cid, 0))
         else:
             rows[1].append(_button(tr("card.buttons.vip_on"), CardAction.VIP, cid, 1))
+    rows += record_rows(card, tr)
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def record_rows(card: ClientCard, tr: Translator) -> list[list[InlineKeyboardButton]]:
+    """The card's buttons that change the record: contacts, a note, hand over."""
+    cid = card.client_id
+    rows = [
+        [
+            _button(tr("card.buttons.contacts"), CardAction.CONTACTS, cid),
+            _button(tr("card.buttons.note"), CardAction.NOTE, cid),
+        ]
+    ]
+    if card.can_hand_over:
+        rows.append([_button(tr("card.buttons.hand_over"), CardAction.HAND_OVER, cid)])
+    return rows
 
 
 def history_keyboard(page: HistoryPage, tr: Translator) -> InlineKeyboardMarkup:
     cid = page.client_id
-    rows = []
+    rows = voice_rows(page, tr)
     pager = pager_row(page.page, page.pages, lambda p: ClientCb(a=CardAction.HISTORY, c=cid, p=p))
     if pager:
         rows.append(pager)
     rows.append([_button(tr("card.buttons.back_to_card"), CardAction.BACK, cid)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def voice_rows(page: HistoryPage, tr: Translator) -> list[list[InlineKeyboardButton]]:
+    """A ▶️ button per voice comment on the page: the bot sends the recording again."""
+    buttons = [
+        InlineKeyboardButton(
+            text=tr("records.voice.button", date=format_short_date(entry.day, tr)),
+            callback_data=VoiceCb(i=entry.interaction.id).pack(),
+        )
+        for entry in page.entries
+        if entry.kind == HistoryKind.INTERACTION
+        and entry.interaction is not None
+        and entry.interaction.has_voice
+    ]
+    return [buttons[start : start + 3] for start in range(0, len(buttons), 3)]
+
+
+def hit_label(hit: SearchHit, page: SearchPage) -> str:
+    """A result's button: the name, then what tells it from look-alikes on the page."""
+    label = hit.name
+    if hit.company and hit.company != hit.name:
+        label += f" ({cut(hit.company, 20)})"
+    details = [cut(hit.city, 20)] if hit.city else []
+    same = Counter((other.name, other.city) for other in page.hits)
+    if same[(hit.name, hit.city)] > 1 and hit.tax_id:
+        details.append(hit.tax_id)
+    if page.show_owner and hit.owner_name:
+        details.append(cut(hit.owner_name, 20))
+    return " · ".join([label, *details])
 
 
 def search_keyboard(
@@ -53,13 +99,27 @@ def search_keyboard(
     start = page.page * 10
     rows = []
     for number, hit in enumerate(page.hits, start=start + 1):
-        label = hit.name
-        if hit.company and hit.company != hit.name:
-            label += f" ({cut(hit.company, 20)})"
-        if page.show_owner and hit.owner_name:
-            label += f" · {cut(hit.owner_name, 20)}"
+        label = hit_label(hit, page)
         rows.append([client_button(number, label, hit.client_id, vip=hit.is_vip, action=action)])
     pager = pager_row(page.page, page.pages, lambda p: SearchCb(k=key, p=p, log=for_log))
     if pager:
         rows.append(pager)
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def add_offer_keyboard(key: str, tr: Translator) -> InlineKeyboardMarkup:
+    """Under "nobody found": add the typed name as a company or as a person."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=tr("search.offer_company"),
+                    callback_data=AddClientCb(a=AddAction.COMPANY, k=key).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=tr("search.offer_person"),
+                    callback_data=AddClientCb(a=AddAction.PERSON, k=key).pack(),
+                ),
+            ]
+        ]
+    )

@@ -5,8 +5,16 @@ from __future__ import annotations
 from html import escape
 
 from services.invites import InviteDTO
-from services.users import ManagedUser, ReassignOptions, ReassignPreview, ReassignResult, UsersPage
+from services.users import (
+    ManagedUser,
+    ReassignOptions,
+    ReassignPreview,
+    ReassignResult,
+    UserDTO,
+    UsersPage,
+)
 from services.zones import resolve_zone
+from ui.declension import Case, gendered, in_case
 from ui.formatting import format_moment
 from ui.i18n import Translator
 from ui.texts.greeting import role_name
@@ -28,6 +36,15 @@ def render_invite(invite: InviteDTO, link: str, zone: str, tr: Translator) -> st
 
 def _clients(count: int, tr: Translator) -> str:
     return tr.plural("common.clients", count) if count else tr("admin.users.no_clients")
+
+
+def _clients_to_hand(count: int, tr: Translator) -> str:
+    """ "Передать 1 клиента", "Кому передать 460 клиентов": the count as an object."""
+    return tr.plural("admin.clients_to_hand", count)
+
+
+def _name(name: str, case: Case, tr: Translator) -> str:
+    return escape(in_case(name, case, tr))
 
 
 def render_users_page(page: UsersPage, tr: Translator) -> str:
@@ -59,15 +76,30 @@ def render_user_card(item: ManagedUser, tr: Translator) -> str:
 
 
 def confirm_deactivate_text(item: ManagedUser, tr: Translator) -> str:
-    return tr("admin.users.confirm_deactivate", name=escape(item.user.display_name))
+    name = item.user.display_name
+    return gendered(
+        tr,
+        "admin.users.confirm_deactivate",
+        name,
+        name_acc=_name(name, Case.ACCUSATIVE, tr),
+        name_gen=_name(name, Case.GENITIVE, tr),
+    )
 
 
 def status_changed_text(item: ManagedUser, active: bool, tr: Translator) -> str:
     done = tr(
         "admin.users.activated" if active else "admin.users.deactivated",
-        name=escape(item.user.display_name),
+        name_gen=_name(item.user.display_name, Case.GENITIVE, tr),
     )
     return f"{done}\n\n{render_user_card(item, tr)}"
+
+
+def joined_text(newcomer: UserDTO, tr: Translator) -> str:
+    """For whoever made the invite: who has just used it."""
+    name = newcomer.display_name
+    return gendered(
+        tr, "admin.invite.joined", name, name=escape(name), role=role_name(newcomer.role, tr)
+    )
 
 
 def choose_target_text(options: ReassignOptions, tr: Translator) -> str:
@@ -76,17 +108,17 @@ def choose_target_text(options: ReassignOptions, tr: Translator) -> str:
     source = options.source
     return tr(
         "admin.users.choose_target",
-        name=escape(source.user.display_name),
-        clients=_clients(source.client_count, tr),
+        name_gen=_name(source.user.display_name, Case.GENITIVE, tr),
+        clients=_clients_to_hand(source.client_count, tr),
     )
 
 
 def confirm_reassign_text(preview: ReassignPreview, tr: Translator) -> str:
     return tr(
         "admin.users.confirm_reassign",
-        source=escape(preview.source.user.display_name),
-        target=escape(preview.target.display_name),
-        clients=_clients(preview.source.client_count, tr),
+        source_gen=_name(preview.source.user.display_name, Case.GENITIVE, tr),
+        target_dat=_name(preview.target.display_name, Case.DATIVE, tr),
+        clients=_clients_to_hand(preview.source.client_count, tr),
     )
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from services.analytics import SEGMENT_MEANINGS
-from services.clients import ClientCard, HistoryKind, HistoryPage, InteractionView
+from services.clients import ClientCard, HistoryKind, HistoryPage, InteractionView, NoteView
 from ui.formatting import VIP_MARK, format_date, format_moment, format_money, h
 from ui.i18n import Translator
 from ui.texts.calls import outcome_label
@@ -54,6 +54,8 @@ def card_text(card: ClientCard, tr: Translator, zone: ZoneInfo) -> str:
         lines.append(f"🏢 {place}")
     if card.phones:
         lines.append("📞 " + ", ".join(h(phone, 40) for phone in card.phones[:3]))
+    if card.email:
+        lines.append(tr("card.email", email=h(card.email, 100)))
     if card.tax_id:
         lines.append(tr("card.tax_id", tax_id=h(card.tax_id, 20)))
     lines.append(tr("card.owner", owner=h(card.owner_name, 60) or tr("card.no_owner")))
@@ -115,6 +117,9 @@ def history_text(page: HistoryPage, tr: Translator, zone: ZoneInfo) -> str:
             what = f" — {h(entry.category, 60)}" if entry.category else ""
             lines.append(f"🛒 {format_date(entry.day, tr)}: {amount}{what}")
             continue
+        if entry.kind == HistoryKind.NOTE and entry.note is not None:
+            lines += note_lines(entry.note, zone, tr)
+            continue
         item = entry.interaction
         if item is None:
             continue
@@ -124,3 +129,10 @@ def history_text(page: HistoryPage, tr: Translator, zone: ZoneInfo) -> str:
         elif item.has_voice:
             lines.append(tr("card.voice_comment"))
     return "\n".join(lines)
+
+
+def note_lines(note: NoteView, zone: ZoneInfo, tr: Translator) -> list[str]:
+    """A note in the history: when, who, and the text (it is not a contact)."""
+    who = h(note.user_name, 60) if note.user_name else tr("card.someone")
+    head = f"📝 {format_moment(note.created_at, zone, tr)}, {who} — {tr('card.note_label')}"
+    return [head, f"<i>{h(note.text, COMMENT_IN_HISTORY)}</i>"]

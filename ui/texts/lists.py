@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from services.day import DayProgress, WeekAhead
 from services.lists import ClientListItem, ListKind, ListPage
 from ui.formatting import VIP_MARK, format_money, format_short_date, h
 from ui.i18n import Translator
+from ui.keyboards.lists import day_label
 
 NAME_IN_LIST = 60
 COMPANY_IN_LIST = 40
@@ -40,7 +42,41 @@ def list_text(page: ListPage, tr: Translator) -> str:
     if page.pages > 1:
         lines.append(tr("lists.page", page=page.page + 1, pages=page.pages))
     lines.append("")
-    start = page.page * 10
+    start = page.page * page.page_size
     for offset, item in enumerate(page.items, start=1):
         lines.append(_list_row(start + offset, item, page, tr))
+    return "\n".join(lines)
+
+
+def progress_text(progress: DayProgress, tr: Translator) -> str:
+    """ "Звонков сегодня: 12 из 30 · просрочено 5", for the team or one manager."""
+    key = "day.progress" if progress.plan else "day.progress_no_plan"
+    line = tr(key, calls=progress.calls, plan=progress.plan, overdue=progress.overdue)
+    if progress.manager is not None:
+        return tr("day.manager", name=h(progress.manager.display_name, 60)) + " · " + line
+    if progress.team:
+        return tr("day.team") + " · " + line
+    return line
+
+
+def no_clients_text(tr: Translator, *, of_manager: bool = False) -> str:
+    return tr("day.no_clients_of" if of_manager else "day.no_clients")
+
+
+def day_list_text(page: ListPage, tr: Translator) -> str:
+    """One day of /week: its title, then the rows as in any list."""
+    assert page.day is not None
+    title = tr(
+        "day.day_title", day=day_label(page.day, tr), count=tr.plural("common.clients", page.total)
+    )
+    return "\n".join([title, *list_text(page, tr).split("\n")[1:]])
+
+
+def week_text(week: WeekAhead, tr: Translator) -> str:
+    """/week: how many contacts fall due, and a button per day to open it."""
+    lines = []
+    if week.manager is not None:
+        lines.append(tr("day.manager", name=h(week.manager.display_name, 60)))
+    lines.append(tr("day.week_title", count=tr.plural("common.clients", week.total)))
+    lines.append(tr("day.week_hint") if week.total else tr("lists.empty.week"))
     return "\n".join(lines)

@@ -235,7 +235,8 @@ async def test_lookup_respects_visibility_and_pages(
     assert johns not in {h.client_id for h in mine.hits}
     assert not mine.show_owner
     by_phone = await search_clients(uow_factory(), index, viewer(anna), "+7 999 000-11-22")
-    assert by_phone.total == 0  # someone else's client is not even hinted at
+    assert by_phone.total == 0 and by_phone.hits == ()  # only whose client it is, below
+    assert [m.owner_id for m in by_phone.elsewhere] == [john]
 
     wide = await search_clients(uow_factory(), index, viewer(anna, visibility="all"), "смирнов")
     assert wide.total == 13 and wide.show_owner
