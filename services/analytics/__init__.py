@@ -35,11 +35,18 @@ from services.analytics.accounting import monthly_accounting
 from services.analytics.bgnbd import (
     BgNbdParams,
     bgnbd_log_likelihood,
+    discounted_expected_purchases,
     expected_purchases,
     fit_bgnbd,
     p_alive,
 )
 from services.analytics.cross_selling import category_lift, cross_sell
+from services.analytics.gamma_gamma import (
+    GammaGammaParams,
+    expected_spend,
+    fit_gamma_gamma,
+    gamma_gamma_log_likelihood,
+)
 from services.analytics.migrations import segment_migrations
 from services.analytics.segmentation import (
     SEGMENT_MEANINGS,
@@ -57,6 +64,7 @@ from services.analytics.settings import (
     SegmentationSettings,
 )
 from services.analytics.summary import client_summary
+from services.analytics.value import customer_value
 
 __all__ = [
     "ABC_CLASSES",
@@ -66,6 +74,7 @@ __all__ = [
     "XYZ_CLASSES",
     "BgNbdParams",
     "ClientAnalysis",
+    "GammaGammaParams",
     "SegmentationSettings",
     "analyze_clients",
     "at_risk_list",
@@ -73,8 +82,13 @@ __all__ = [
     "category_lift",
     "client_summary",
     "cross_sell",
+    "customer_value",
+    "discounted_expected_purchases",
     "expected_purchases",
+    "expected_spend",
     "fit_bgnbd",
+    "fit_gamma_gamma",
+    "gamma_gamma_log_likelihood",
     "monthly_accounting",
     "p_alive",
     "segment_matrix",
