@@ -44,6 +44,7 @@ Choices the specification left open, in one place:
 """
 
 from services.analytics.accounting import monthly_accounting
+from services.analytics.backtest import BacktestReport, backtest
 from services.analytics.bgnbd import (
     BgNbdParams,
     bgnbd_log_likelihood,
@@ -90,12 +91,14 @@ __all__ = [
     "SEGMENT_MEANINGS",
     "STATUSES",
     "XYZ_CLASSES",
+    "BacktestReport",
     "BgNbdParams",
     "ClientAnalysis",
     "GammaGammaParams",
     "SegmentationSettings",
     "analyze_clients",
     "at_risk_list",
+    "backtest",
     "bgnbd_log_likelihood",
     "category_lift",
     "client_summary",
