@@ -124,7 +124,25 @@ def backtest_png(
     actual_mean: Sequence[float],
     labels: BacktestChartLabels,
 ) -> bytes:
-    """A model check on one phone screen; PNG bytes 1080 px wide.
+    """A model check on one phone screen; PNG bytes 1080 px wide (see :func:`backtest_figure`)."""
+    figure = backtest_figure(
+        weeks, predicted_cumulative, actual_cumulative, groups, predicted_mean, actual_mean, labels
+    )
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def backtest_figure(
+    weeks: Sequence[int],
+    predicted_cumulative: Sequence[float],
+    actual_cumulative: Sequence[int],
+    groups: Sequence[str],
+    predicted_mean: Sequence[float],
+    actual_mean: Sequence[float],
+    labels: BacktestChartLabels,
+) -> Figure:
+    """The figure of :func:`backtest_png`.
 
     Top: cumulative purchases week by week through the holdout, predicted
     against actual. Bottom: mean holdout purchases per client by the number
@@ -184,6 +202,4 @@ def backtest_png(
         axes.tick_params(labelsize=PHONE_SMALL_PT)
         axes.grid(alpha=0.3)
     figure.tight_layout(rect=(0, 0, 1, 0.95), h_pad=2.5)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.analyze import print_rejected
 from bot.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, SubParsers
@@ -15,6 +16,9 @@ from bot.cli.importing import parse_column_map
 from services.analytics.backtest import BacktestReport
 from services.importing import ImportFileError
 from services.offline_analysis import backtest_file, read_transactions_file
+
+if TYPE_CHECKING:
+    from services.charts import BacktestChartLabels
 
 LANGUAGES = ("ru", "en")
 
@@ -194,9 +198,31 @@ def _number(value: float, texts: _Texts) -> str:
 
 
 def plot(report: BacktestReport, language: str) -> bytes:
+    """The report as a PNG for a phone, labelled in `language`."""
     # matplotlib is imported only when a chart is asked for: every other
     # crmbot command starts without paying for it.
-    from services.charts import BacktestChartLabels, backtest_png
+    from services.charts import backtest_png
+
+    return backtest_png(*chart_data(report), chart_labels(report, language))
+
+
+def chart_data(
+    report: BacktestReport,
+) -> tuple[list[int], list[float], list[int], list[str], list[float], list[float]]:
+    """The series of the chart: the weekly curve, then the table by repeat purchases."""
+    weekly, groups = report.weekly, report.by_repeat_purchases
+    return (
+        weekly["week"].tolist(),
+        weekly["predicted_cumulative"].tolist(),
+        weekly["actual_cumulative"].tolist(),
+        groups["repeat_purchases"].tolist(),
+        groups["predicted_mean"].tolist(),
+        groups["actual_mean"].tolist(),
+    )
+
+
+def chart_labels(report: BacktestReport, language: str) -> BacktestChartLabels:
+    from services.charts import BacktestChartLabels
 
     texts = _TEXTS[language]
     error = report.error_share
@@ -207,7 +233,7 @@ def plot(report: BacktestReport, language: str) -> bytes:
     else:  # nothing was bought in the holdout
         percent = "—"
     start = report.calibration_end + timedelta(days=1)
-    labels = BacktestChartLabels(
+    return BacktestChartLabels(
         headline=texts.headline.format(
             start=start.strftime(texts.date_format),
             end=report.holdout_end.strftime(texts.date_format),
@@ -225,14 +251,4 @@ def plot(report: BacktestReport, language: str) -> bytes:
         mean_purchases=texts.mean_purchases,
         predicted=texts.predicted,
         actual=texts.actual,
-    )
-    weekly, groups = report.weekly, report.by_repeat_purchases
-    return backtest_png(
-        weekly["week"].tolist(),
-        weekly["predicted_cumulative"].tolist(),
-        weekly["actual_cumulative"].tolist(),
-        groups["repeat_purchases"].tolist(),
-        groups["predicted_mean"].tolist(),
-        groups["actual_mean"].tolist(),
-        labels,
     )

@@ -78,13 +78,45 @@ def test_english_chart_and_default_holdout_end(
     assert png_size(tmp_path / "en.png")[0] == 1080
 
 
-def test_chart_labels_follow_the_language() -> None:
-    from bot.cli.backtest import plot
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("ru", ["Покупки с 01.10.1997 по 30.06.1998", "факт 1\u00a0882 (−12\u00a0%)", "Факт"]),
+        ("en", ["Purchases 1997-10-01 to 1998-06-30", "actual 1,882 (−12%)", "Model forecast"]),
+    ],
+)
+def test_chart_is_readable_on_a_phone(language: str, expected: list[str]) -> None:
+    from matplotlib.text import Text
+
+    from bot.cli.backtest import chart_data, chart_labels
     from services.analytics import backtest
+    from services.charts import backtest_figure
     from tests.fixtures.cdnow import load_cdnow
 
     report = backtest(load_cdnow(), CALIBRATION_END, HOLDOUT_END)
-    assert plot(report, "ru") != plot(report, "en")
+    figure = backtest_figure(*chart_data(report), chart_labels(report, language))
+    figure.canvas.draw()
+    assert figure.get_size_inches()[0] * figure.dpi == 1080
+    texts = [t for t in figure.findobj(Text) if t.get_text().strip() and t.get_visible()]
+    smallest_px = min(t.get_fontsize() for t in texts) * figure.dpi / 72
+    assert smallest_px >= 28
+    shown = "\n".join(t.get_text() for t in texts)
+    for text in expected:
+        assert text in shown
+    # No title or label runs off the picture (a cut one is unreadable).
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    width, height = figure.bbox.width, figure.bbox.height
+    headline = next(t for t in texts if t.get_text() == figure.get_suptitle())
+    labelled = [
+        t
+        for axes in figure.axes
+        for t in (axes.title, axes.xaxis.label, axes.yaxis.label, *axes.get_legend().get_texts())
+    ]
+    assert len(labelled) == 10
+    for text in [headline, *labelled]:
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= -1 and box.x1 <= width + 1, text.get_text()
+        assert box.y0 >= -1 and box.y1 <= height + 1, text.get_text()
 
 
 @pytest.mark.parametrize(

@@ -204,3 +204,14 @@ def test_json_round_trip():
     with pytest.raises(ValueError, match="gamma-gamma"):
         GammaGammaParams.from_json_dict({**data, "model": "bg/nbd"})
     assert params.mean_spend == pytest.approx(6.25 * 15.44 / 2.74)
+
+
+def test_warm_start_on_a_subset_reaches_the_same_fit(monkeypatch):
+    import services.analytics.gamma_gamma as module
+
+    x, m = simulate(20_000, 2.0, 4.0, 10.0, seed=2)
+    direct = fit_gamma_gamma((x, m))
+    monkeypatch.setattr(module, "_WARM_START_ROWS", 2_000)
+    warm = fit_gamma_gamma((x, m))
+    for name in ("p", "q", "v", "log_likelihood"):
+        assert getattr(warm, name) == pytest.approx(getattr(direct, name), rel=1e-6)
