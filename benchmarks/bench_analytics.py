@@ -28,9 +28,11 @@ from services.analytics import (
     SegmentationSettings,
     analyze_clients,
     at_risk_list,
+    backtest,
     client_summary,
     cross_sell,
     fit_bgnbd,
+    fit_gamma_gamma,
     monthly_accounting,
     segment_matrix,
     status_counts,
@@ -261,6 +263,9 @@ def main(argv: list[str] | None = None) -> None:
     with stage("fit_bgnbd", times):
         model = fit_bgnbd(summary)
     print(f"  model: {model.to_json_dict()}")
+    with stage("fit_gamma_gamma", times):
+        spend = fit_gamma_gamma(summary)
+    print(f"  spend: {spend.to_json_dict()}")
     del summary
 
     results: dict[str, Any] = {}
@@ -283,6 +288,10 @@ def main(argv: list[str] | None = None) -> None:
     run("at_risk_list", lambda: at_risk_list(analysis, settings))
     run("cross_sell", lambda: cross_sell(tx, AS_OF, settings.cross_sell_max_suggestions))
     run(
+        "backtest (last quarter as holdout)",
+        lambda: backtest(tx, AS_OF - dt.timedelta(days=91), AS_OF),
+    )
+    run(
         "monthly_accounting (200 managers)",
         lambda: monthly_accounting(tx, AS_OF, settings, owners=data["owners"]),
     )
@@ -290,6 +299,11 @@ def main(argv: list[str] | None = None) -> None:
         f"  clients analysed: {len(analysis.clients):,}; at risk: {len(results['at_risk_list']):,}"
     )
     print(f"  cross-sell rows: {len(results['cross_sell']):,}")
+    checked = results["backtest (last quarter as holdout)"]
+    print(
+        f"  backtest: predicted {checked.predicted_total:,.0f} purchases in the last quarter, "
+        f"actual {checked.actual_total:,}"
+    )
     print(segment_matrix(analysis)["clients"].to_string())
     results.clear()
 

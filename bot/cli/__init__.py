@@ -7,9 +7,31 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import analyze, demo, demo_data, export, importing, migrate, run, segment, users
+from bot.cli import (
+    analyze,
+    backtest,
+    demo,
+    demo_data,
+    export,
+    importing,
+    migrate,
+    run,
+    segment,
+    users,
+)
 
-COMMAND_MODULES = (migrate, importing, export, demo_data, demo, run, analyze, segment, users)
+COMMAND_MODULES = (
+    migrate,
+    importing,
+    export,
+    demo_data,
+    demo,
+    run,
+    analyze,
+    backtest,
+    segment,
+    users,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

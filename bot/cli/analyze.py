@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from bot.cli.common import (
     EXIT_FAILED,
@@ -18,7 +21,7 @@ from bot.cli.common import (
 )
 from bot.cli.importing import parse_column_map
 from services.analytics.settings import SegmentationSettings
-from services.importing import ImportFileError
+from services.importing import ImportFileError, RowError
 from services.offline_analysis import FileAnalysis, analyze_file
 
 ERRORS_SHOWN = 20
@@ -64,7 +67,7 @@ def handle(args: argparse.Namespace) -> int:
     except (ImportFileError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    _print_rejected(result)
+    print_rejected(result.rejected, result.rows_read)
     if result.rejected and not args.skip_invalid:
         print(
             "Nothing analysed: fix the rows above or add --skip-invalid to analyse the rest.",
@@ -75,21 +78,32 @@ def handle(args: argparse.Namespace) -> int:
     result.clients.to_csv(args.output, index=False)
     print(f"Wrote {len(result.clients)} clients to {args.output}")
     if args.model_json:
-        model = result.model.to_json_dict() if result.model else {"model": "bg/nbd"}
-        args.model_json.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
+        args.model_json.write_text(
+            json.dumps(model_json(result), indent=2) + "\n", encoding="utf-8"
+        )
         print(f"Wrote the model to {args.model_json}")
     return EXIT_FAILED if result.rejected else EXIT_OK
 
 
-def _print_rejected(result: FileAnalysis) -> None:
-    if not result.rejected:
+def print_rejected(rejected: Sequence[RowError], rows_read: int) -> None:
+    if not rejected:
         return
-    print(f"{len(result.rejected)} of {result.rows_read} rows rejected:", file=sys.stderr)
-    for error in result.rejected[:ERRORS_SHOWN]:
+    print(f"{len(rejected)} of {rows_read} rows rejected:", file=sys.stderr)
+    for error in rejected[:ERRORS_SHOWN]:
         value = f' "{error.value}"' if error.value else ""
         print(f"  row {error.row}, {error.column}{value}: {error.message}", file=sys.stderr)
-    if len(result.rejected) > ERRORS_SHOWN:
-        print(f"  ... and {len(result.rejected) - ERRORS_SHOWN} more", file=sys.stderr)
+    if len(rejected) > ERRORS_SHOWN:
+        print(f"  ... and {len(rejected) - ERRORS_SHOWN} more", file=sys.stderr)
+
+
+def model_json(result: FileAnalysis) -> dict[str, Any]:
+    """`model.json`: the BG/NBD model, with the Gamma-Gamma spend model under "spend"."""
+    model: dict[str, Any] = result.model.to_json_dict() if result.model else {"model": "bg/nbd"}
+    if result.spend is not None:
+        model["spend"] = result.spend.to_json_dict()
+    else:
+        model["spend"] = {"model": "gamma-gamma", "p": None, "q": None, "v": None, "n_clients": 0}
+    return model
 
 
 def render(result: FileAnalysis, as_of: date) -> str:
@@ -115,4 +129,13 @@ def render(result: FileAnalysis, as_of: date) -> str:
             f"BG/NBD (weeks): r={m.r:.4f} alpha={m.alpha:.4f} a={m.a:.4f} b={m.b:.4f}, "
             f"log-likelihood {m.log_likelihood:.1f} on {m.n_clients} clients"
         )
+    if result.spend is not None:
+        g = result.spend
+        mean = f"{g.mean_spend:,.2f}" if math.isfinite(g.mean_spend) else "not finite (q <= 1)"
+        lines.append(
+            f"Gamma-Gamma spend: p={g.p:.4f} q={g.q:.4f} v={g.v:.4f} on {g.n_clients} clients "
+            f"with repeat purchases; mean spend per purchase {mean}"
+        )
+        value = result.clients["value_12m"].sum()
+        lines.append(f"Expected revenue over the next 12 months (value_12m, total): {value:,.2f}")
     return "\n".join(lines)

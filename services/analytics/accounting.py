@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,9 @@ from services.analytics._frames import (
     month_to_day,
     require_columns,
 )
+from services.analytics.bgnbd import BgNbdParams
 from services.analytics.settings import SegmentationSettings
+from services.analytics.summary import DAYS_PER_WEEK
 
 _COUNT_COLUMNS = ("new_clients", "lost_clients", "returned_clients")
 _REVENUE_COLUMNS = ("revenue_new", "revenue_existing")
@@ -75,6 +78,7 @@ def monthly_accounting(
     owners: pd.DataFrame | None = None,
     *,
     months: int | None = None,
+    params: BgNbdParams | None = None,
 ) -> pd.DataFrame:
     """Count new, lost and returned clients and split revenue per month.
 
@@ -108,6 +112,10 @@ def monthly_accounting(
         client's current manager, who gets all of its history.
     months : int, optional
         Number of months reported, ending with the month of ``as_of``.
+    params : BgNbdParams, optional
+        The churn model; without it a lost event follows the deal-cycle rules
+        alone (the past months then never change; with it they change only
+        when the model is refitted).
 
     Returns
     -------
@@ -132,17 +140,35 @@ def monthly_accounting(
     client = daily.client[positive]
     day = daily.day[positive]
     # Clients silent since long before the first reported month cannot have
-    # an event in it (a lost threshold is at most `lost_max_days` away):
-    # skip their running medians, the costliest step.
+    # an event in it by the rules (a lost threshold is at most `lost_max_days`
+    # away): skip their running medians, the costliest step.
     last_day = np.full(n_clients, np.iinfo(np.int64).min)
+    first_day_of = np.zeros(n_clients, dtype=np.int64)
+    purchases_of = np.bincount(client, minlength=n_clients)
     if len(client):
-        ends = np.append(group_starts(client)[1:], len(client)) - 1
+        client_starts = group_starts(client)
+        ends = np.append(client_starts[1:], len(client)) - 1
         last_day[client[ends]] = day[ends]
+        first_day_of[client[client_starts]] = day[client_starts]
     cutoff = month_to_day(first_month) - int(settings.lost_max_days) - 1
     relevant = last_day[client] >= cutoff
-    client, day = client[relevant], day[relevant]
     empty = np.zeros(0, dtype=np.int64)
     events: dict[str, tuple[np.ndarray, np.ndarray]] = dict.fromkeys(_COUNT_COLUMNS, (empty, empty))
+    late_lost = (empty, empty)
+    if params is not None:
+        # ... but the model may keep believing in them for longer: their lost
+        # day is the day P(alive) falls, which needs no median.
+        skipped = np.flatnonzero((last_day < cutoff) & (purchases_of > 1))
+        start = first_day_of[skipped]
+        falls = start + _p_alive_falls_below(
+            params,
+            settings.high_risk_p_alive,
+            purchases_of[skipped] - 1,
+            last_day[skipped] - start,
+        )
+        seen = falls <= daily.as_of
+        late_lost = (skipped[seen], days_to_months(falls[seen]))
+    client, day = client[relevant], day[relevant]
     first_month_of = np.full(n_clients, np.iinfo(np.int64).min)
     if len(client):
         cycle, index_in_client = _cycle_after_each_purchase(
@@ -162,8 +188,21 @@ def monthly_accounting(
 
         # First day with more than `lost_after` days of silence.
         lost_day = day + np.floor(lost_after).astype(np.int64) + 1
+        if params is not None:
+            first_day = np.repeat(
+                day[is_first], np.diff(np.append(np.flatnonzero(is_first), len(day)))
+            )
+            believed_until = _p_alive_falls_below(
+                params, settings.high_risk_p_alive, index_in_client, day - first_day
+            )
+            repeat = index_in_client > 0
+            lost_day = np.where(repeat, np.maximum(lost_day, first_day + believed_until), lost_day)
         lost = np.where(has_next, next_day >= lost_day, lost_day <= daily.as_of)
         events["lost_clients"] = (client[lost], days_to_months(lost_day[lost]))
+    if len(late_lost[0]):
+        events["lost_clients"] = tuple(  # type: ignore[assignment]
+            np.concatenate(parts) for parts in zip(events["lost_clients"], late_lost, strict=True)
+        )
 
     owner = _owner_codes(daily.ids, owners)
     managers = _managers(owners)
@@ -213,6 +252,32 @@ def monthly_accounting(
     for row, column in enumerate(_REVENUE_COLUMNS, start=len(_COUNT_COLUMNS)):
         frame[column] = np.round(table[row] / 100.0, 2)
     return frame
+
+
+def _p_alive_falls_below(
+    params: BgNbdParams, threshold: float, x: np.ndarray, t_x_days: np.ndarray
+) -> np.ndarray:
+    """Days after the first purchase from which P(alive) < ``threshold`` (silence only).
+
+    P(alive) = 1 / (1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)) falls
+    with T, so the day solves in closed form: P(alive) < h exactly when
+    ``T > (alpha + t_x) K^(1/(r+x)) - alpha`` with ``K = (1/h - 1)(b+x-1)/a``
+    (T and t_x in weeks). Only meaningful for ``x > 0``.
+    """
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    far = np.int64(2**40)  # "never": beyond any as_of
+    if threshold <= 0:
+        return np.full(len(x), far)
+    if threshold >= 1:
+        return np.zeros(len(x), dtype=np.int64)
+    xf = np.maximum(x, 1).astype(np.float64)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        log_k = math.log(1.0 / threshold - 1.0) + np.log(b + xf - 1.0) - math.log(a)
+        t_weeks = t_x_days / DAYS_PER_WEEK
+        boundary = (alpha + t_weeks) * np.exp(log_k / (r + xf)) - alpha  # weeks
+        days = np.floor(boundary * DAYS_PER_WEEK) + 1
+    days = np.where(np.isfinite(days), np.clip(days, 0, float(far)), float(far))
+    return days.astype(np.int64)
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:

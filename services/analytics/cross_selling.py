@@ -74,8 +74,15 @@ def cross_sell(
     Returns
     -------
     DataFrame
-        Columns ``client_id``, ``rank`` (int64, 1 = best), ``category`` and
-        ``lift`` (float64 score), sorted by ``client_id`` then ``rank``.
+        Sorted by ``client_id`` then ``rank``, with columns:
+
+        - ``client_id``
+        - ``rank`` (int64, 1 = best)
+        - ``category``: the suggestion
+        - ``lift`` (float64): the score, ``lift(source_category -> category)``
+        - ``source_category``: the bought category behind the score, so that
+          a text can say "buyers of <source_category> buy <category> <lift>
+          times more often" (among equal lifts, the first by name).
     """
     require_columns(transactions, ("client_id", "date", "amount", "category"), "transactions")
     if max_suggestions < 0:
@@ -86,6 +93,7 @@ def cross_sell(
             "rank": np.zeros(0, dtype=np.int64),
             "category": transactions["category"].iloc[:0].to_numpy(),
             "lift": np.zeros(0, dtype=np.float64),
+            "source_category": transactions["category"].iloc[:0].to_numpy(),
         }
     )
     keep = (dates_to_days(transactions["date"], "transactions.date") <= to_day(as_of)) & (
@@ -123,7 +131,7 @@ def cross_sell(
         for bit in range(n_cat):  # column by column: no baskets x categories int64 scratch
             has[:, bit] = (unique_masks >> bit) & 1
         basket_pair, category_pair = np.nonzero(has)
-        basket, rank, category, score = _top_candidates(
+        basket, rank, category, score, source = _top_candidates(
             basket_pair, category_pair, len(unique_masks), lift, k
         )
         # Expand the suggestions of each basket to the clients holding it.
@@ -132,16 +140,17 @@ def cross_sell(
         basket_of_buyer = basket_of_buyer.reshape(-1)
         n_rows = per_basket[basket_of_buyer]
         offsets = np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-        source = np.repeat(first_row[basket_of_buyer], n_rows) + (
+        rows = np.repeat(first_row[basket_of_buyer], n_rows) + (
             np.arange(int(n_rows.sum())) - offsets
         )
         client_codes = np.repeat(buyer_codes, n_rows)
-        rank, category, score = rank[source], category[source], score[source]
+        rank, category, score = rank[rows], category[rows], score[rows]
+        source = source[rows]
     else:
         buyer_index = np.repeat(
             np.arange(len(client_starts)), np.diff(np.append(client_starts, len(b_client)))
         )
-        buyer, rank, category, score = _top_candidates(
+        buyer, rank, category, score, source = _top_candidates(
             buyer_index, b_category, len(client_starts), lift, k
         )
         client_codes = buyer_codes[buyer]
@@ -154,18 +163,21 @@ def cross_sell(
             "rank": rank.astype(np.int64),
             "category": categories[category],
             "lift": score,
+            "source_category": categories[source],
         }
     )
 
 
 def _top_candidates(
     owner: np.ndarray, category: np.ndarray, n_owners: int, lift: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Top-``k`` unbought categories per owner (client or basket) by best lift.
 
-    ``owner``/``category`` are the bought pairs sorted by owner, every owner
-    in ``0..n_owners-1`` present. Returns ``(owner, rank, category, score)``
-    rows sorted by owner then rank; zero scores are dropped.
+    ``owner``/``category`` are the bought pairs sorted by owner then category,
+    every owner in ``0..n_owners-1`` present. Returns ``(owner, rank,
+    category, score, source)`` rows sorted by owner then rank, where
+    ``source`` is the bought category giving the score (the first by name
+    among equal ones); zero scores are dropped.
     """
     n_cat = lift.shape[0]
     starts = group_starts(owner)
@@ -178,17 +190,26 @@ def _top_candidates(
         j = int(np.searchsorted(bounds, bounds[i] + per_chunk, side="right")) - 1
         j = min(max(j, i + 1), n_owners)
         lo, hi = bounds[i], bounds[j]
-        scores = np.maximum.reduceat(lift[category[lo:hi]], starts[i:j] - lo, axis=0)
-        scores[owner[lo:hi] - i, category[lo:hi]] = 0.0  # never suggest what was bought
+        pair_lift = lift[category[lo:hi]]
+        local_starts = starts[i:j] - lo
+        scores = np.maximum.reduceat(pair_lift, local_starts, axis=0)
+        pair_owner = owner[lo:hi] - i
+        scores[pair_owner, category[lo:hi]] = 0.0  # never suggest what was bought
         # A stable sort of -score keeps ascending category codes, i.e. names,
         # among equal scores.
         top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         top_score = np.take_along_axis(scores, top, axis=1)
+        # The source of each suggestion: the owner's first bought pair whose
+        # lift towards the suggested category equals the score.
+        matches = np.take_along_axis(pair_lift, top[pair_owner], axis=1) == top_score[pair_owner]
+        pair_index = np.arange(hi - lo)[:, None]
+        first = np.minimum.reduceat(np.where(matches, pair_index, hi - lo), local_starts, axis=0)
         valid = top_score > 0
         rows, ranks = np.nonzero(valid)
-        outputs.append((rows + i, ranks + 1, top[valid], top_score[valid]))
+        source = category[lo:hi][np.minimum(first[valid], hi - lo - 1)]
+        outputs.append((rows + i, ranks + 1, top[valid], top_score[valid], source))
         i = j
     if not outputs:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, np.zeros(0)
+        return empty, empty, empty, np.zeros(0), empty
     return tuple(np.concatenate(parts) for parts in zip(*outputs, strict=True))  # type: ignore[return-value]

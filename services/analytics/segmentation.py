@@ -1,4 +1,26 @@
-"""ABC/XYZ segmentation, lifecycle statuses, contact cadence and churn risk per client."""
+"""ABC/XYZ segmentation, lifecycle statuses, contact cadence, churn risk and value per client.
+
+One model decides the status, the churn risk and the two work lists, so they
+never contradict each other:
+
+- The deal-cycle rules say how long a client has been silent against its own
+  rhythm; BG/NBD's P(alive) says whether it is still likely to buy. A client
+  silent for longer than the ``lost`` rules allow is ``lost`` only if P(alive)
+  agrees (below ``high_risk_p_alive``) or P(alive) carries no information (no
+  repeat purchase yet: BG/NBD then gives exactly 1); otherwise it is
+  ``dormant``.
+- Churn risk (low / medium / high by P(alive)) is given only to clients who
+  can still leave: never to ``potential`` or ``lost`` clients (a lost client
+  has *left*; ``days_since_last_purchase`` says when), nor to clients without
+  a repeat purchase, for whom the model cannot tell yet.
+- *At risk* (the ``/risk`` list): ``active`` or ``dormant`` clients of value
+  (class A/B or X/Y), overdue against their own cycle, whose P(alive) is below
+  ``at_risk_p_alive`` (risk medium or high), ranked by ``value_at_risk``.
+- *Reactivation* (the win-back list): ``lost`` clients (silent for at most
+  ``reactivation_max_days``) and ``dormant`` clients not at risk, unless
+  contacted in the last ``reactivation_contact_days`` days. The two lists are
+  disjoint, and every dormant client is on one of them unless just contacted.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +39,17 @@ from services.analytics._frames import (
     to_day,
 )
 from services.analytics.bgnbd import BgNbdParams, expected_purchases, fit_bgnbd, p_alive
+from services.analytics.gamma_gamma import GammaGammaParams, fit_gamma_gamma
 from services.analytics.settings import (
     ABC_CLASSES,
+    CHURN_RISKS,
     SEGMENTS,
     STATUSES,
     XYZ_CLASSES,
     SegmentationSettings,
 )
 from services.analytics.summary import DAYS_PER_WEEK, client_summary
+from services.analytics.value import customer_value
 
 _ABC_MEANING = {
     "A": ("крупный", "large"),
@@ -52,8 +77,20 @@ ABC_DTYPE = pd.CategoricalDtype(list(ABC_CLASSES), ordered=True)
 XYZ_DTYPE = pd.CategoricalDtype(list(XYZ_CLASSES), ordered=True)
 SEGMENT_DTYPE = pd.CategoricalDtype(list(SEGMENTS), ordered=True)
 STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES), ordered=True)
+CHURN_RISK_DTYPE = pd.CategoricalDtype(list(CHURN_RISKS), ordered=True)
+
+NEXT_DUE_SOURCES: tuple[str, ...] = ("manager", "contact", "purchase", "none")
+"""Where ``next_due`` comes from: the date a manager set on the latest
+interaction; the cadence counted from the last logged contact; the cadence
+counted from the last purchase; nothing to count from (due on ``as_of``)."""
+CADENCE_SOURCES: tuple[str, ...] = ("segment", "no_segment", "vip_cap")
+"""Where ``cadence_days`` comes from: the segment's cadence; the default cadence
+of clients without a segment; the VIP cap (shorter than either)."""
+NEXT_DUE_SOURCE_DTYPE = pd.CategoricalDtype(list(NEXT_DUE_SOURCES))
+CADENCE_SOURCE_DTYPE = pd.CategoricalDtype(list(CADENCE_SOURCES))
 
 _POTENTIAL, _NEW, _ACTIVE, _DORMANT, _LOST = range(len(STATUSES))
+_LOW, _MEDIUM, _HIGH = range(len(CHURN_RISKS))
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "client_id",
@@ -79,6 +116,26 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "revenue_at_risk",
     "avg_order",
     "upsell",
+    # Explanations and value (see analyze_clients).
+    "revenue_share",
+    "revenue_rank",
+    "ranked_clients",
+    "window_months",
+    "revenue_cv",
+    "purchase_days",
+    "repeat_purchases",
+    "history_days",
+    "deal_cycle_known",
+    "silent_cycles",
+    "churn_risk",
+    "cadence_source",
+    "last_contact",
+    "next_due_source",
+    "next_due_set_by",
+    "history_revenue",
+    "expected_spend_per_purchase",
+    "value_12m",
+    "value_at_risk",
 )
 
 
@@ -94,10 +151,14 @@ class ClientAnalysis:
         One row per client (see :func:`analyze_clients`).
     model : BgNbdParams or None
         The BG/NBD parameters used; None when nobody has bought yet.
+    spend : GammaGammaParams or None
+        The Gamma-Gamma parameters used; None when nobody has bought twice.
+        Not part of the tuple unpacking, which stays ``(clients, model)``.
     """
 
     clients: pd.DataFrame
     model: BgNbdParams | None
+    spend: GammaGammaParams | None = None
 
     def __iter__(self) -> Iterator[pd.DataFrame | BgNbdParams | None]:
         yield self.clients
@@ -115,20 +176,36 @@ def classify_abc(
     is the smallest prefix holding at least ``a_share`` of revenue. Likewise
     for B. Eligible rows with revenue <= 0 are C.
     """
+    return rank_abc(revenue, eligible, a_share, b_share)[0]
+
+
+def rank_abc(
+    revenue: np.ndarray, eligible: np.ndarray, a_share: float, b_share: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """:func:`classify_abc` plus the rank behind each class.
+
+    Returns ``(codes, rank, total)``: ``rank`` is the 1-based position in the
+    ABC order (revenue descending, ties by position) of the eligible rows
+    with positive revenue, 0 elsewhere; ``total`` is their revenue (the
+    denominator of every share).
+    """
     codes = np.full(len(revenue), -1, dtype=np.int8)
+    rank = np.zeros(len(revenue), dtype=np.int64)
     cents = np.rint(np.asarray(revenue, dtype=np.float64) * 100).astype(np.int64)
     codes[eligible] = 2
     rows = np.flatnonzero(eligible & (cents > 0))
     if len(rows) == 0:
-        return codes
+        return codes, rank, 0.0
     order = _rank_descending(cents[rows], rows)
     ranked = cents[order]
     before = np.cumsum(ranked) - ranked
     # Integer cents make the shares exact up to one rounding of the division,
     # so a client sitting exactly on 80% is not pulled into A by float noise.
-    share_before = before / float(ranked.sum())
+    total = float(ranked.sum())
+    share_before = before / total
     codes[order] = np.where(share_before < a_share, 0, np.where(share_before < b_share, 1, 2))
-    return codes
+    rank[order] = np.arange(1, len(order) + 1)
+    return codes, rank, total / 100.0
 
 
 def _rank_descending(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -173,6 +250,8 @@ def lifecycle_status(
     days_since_first: np.ndarray,
     deal_cycle: np.ndarray,
     settings: SegmentationSettings,
+    alive: np.ndarray | None = None,
+    repeat_purchases: np.ndarray | None = None,
 ) -> np.ndarray:
     """Status codes in :data:`STATUSES` order.
 
@@ -182,6 +261,12 @@ def lifecycle_status(
     (first purchase less than ``new_days`` days ago), active. Silence is
     checked before novelty on purpose: a new client who went quiet for longer
     than its cycle allows needs a call, not a welcome.
+
+    With ``alive`` (P(alive)) and ``repeat_purchases`` given, a client the
+    rules call lost stays ``dormant`` while it has a repeat purchase and
+    P(alive) of at least ``high_risk_p_alive``: the model still expects it
+    to buy. Without a repeat purchase P(alive) is 1 by construction and the
+    rules alone decide.
     """
     with np.errstate(invalid="ignore"):
         lost = (days_since_last > settings.lost_cycle_multiplier * deal_cycle) | (
@@ -189,11 +274,37 @@ def lifecycle_status(
         )
         dormant = days_since_last > settings.dormant_cycle_multiplier * deal_cycle
         new = days_since_first < settings.new_days
+        if alive is not None and repeat_purchases is not None:
+            believed = (repeat_purchases > 0) & (alive >= settings.high_risk_p_alive)
+            dormant = dormant | lost
+            lost = lost & ~believed
     return np.select(
         [~has_purchase, lost, dormant, new],
         [_POTENTIAL, _LOST, _DORMANT, _NEW],
         default=_ACTIVE,
     ).astype(np.int8)
+
+
+def churn_risk_band(
+    status: np.ndarray,
+    alive: np.ndarray,
+    repeat_purchases: np.ndarray,
+    settings: SegmentationSettings,
+) -> np.ndarray:
+    """Churn risk codes in :data:`CHURN_RISKS` order, -1 where there is none.
+
+    ``high`` below ``high_risk_p_alive``, ``medium`` below ``at_risk_p_alive``,
+    else ``low``; none for potential and lost clients and for clients without
+    a repeat purchase (P(alive) tells nothing about them yet).
+    """
+    with np.errstate(invalid="ignore"):
+        band = np.where(
+            alive < settings.high_risk_p_alive,
+            _HIGH,
+            np.where(alive < settings.at_risk_p_alive, _MEDIUM, _LOW),
+        )
+    known = (status != _POTENTIAL) & (status != _LOST) & (repeat_purchases > 0)
+    return np.where(known, band, -1).astype(np.int8)
 
 
 def _categorical(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
@@ -229,6 +340,8 @@ def _align_clients(
                 "x": pd.array([pd.NA] * len(extra), dtype="Int64"),
                 "t_x": np.nan,
                 "T": np.nan,
+                "monetary_value": np.nan,
+                "history_revenue": 0.0,
             }
         )
         summary = pd.concat([summary, filler], ignore_index=True)
@@ -244,17 +357,18 @@ def _align_clients(
 
 def _contacts(
     ids: pd.Index, interactions: pd.DataFrame | None, as_of_day: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Last contact day and manager-planned next contact day per client (NaN if none).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Last contact day, manager-planned next contact day (NaN if none) and who planned it.
 
     Interactions dated after ``as_of`` are dropped like later transactions;
     since the input holds only the latest interaction, an earlier one cannot
-    take its place.
+    take its place. ``planned_by`` is passed through as given (None if absent).
     """
     last = np.full(len(ids), np.nan)
     planned = np.full(len(ids), np.nan)
+    planned_by = np.full(len(ids), None, dtype=object)
     if interactions is None:
-        return last, planned
+        return last, planned, planned_by
     require_columns(interactions, ("client_id", "last_contact"), "interactions")
     if interactions["client_id"].duplicated().any():
         raise ValueError("interactions must hold one row per client_id")
@@ -273,7 +387,12 @@ def _contacts(
     known = position >= 0
     last[position[known]] = contact[known]
     planned[position[known]] = plan[known]
-    return last, planned
+    if "planned_by" in interactions.columns:
+        by = interactions["planned_by"].astype(object).to_numpy()
+        keep = known & ~np.isnan(plan)
+        planned_by[position[keep]] = by[keep]
+        planned_by[pd.isna(planned_by)] = None
+    return last, planned, planned_by
 
 
 def analyze_clients(
@@ -283,6 +402,7 @@ def analyze_clients(
     clients: pd.DataFrame | None = None,
     interactions: pd.DataFrame | None = None,
     params: BgNbdParams | None = None,
+    spend_params: GammaGammaParams | None = None,
 ) -> ClientAnalysis:
     """Segment every client and compute what a manager should do with it, as of ``as_of``.
 
@@ -303,18 +423,26 @@ def analyze_clients(
     interactions : DataFrame, optional
         One row per client: ``client_id``, ``last_contact`` (date of the latest
         logged interaction) and optionally ``planned_next_contact`` (the next
-        contact date the manager set on that interaction, or NaT). Rows dated
-        after ``as_of`` and clients unknown to ``transactions``/``clients`` are
-        ignored.
+        contact date the manager set on that interaction, or NaT) and
+        ``planned_by`` (who set it, any value; passed through to
+        ``next_due_set_by``). Rows dated after ``as_of`` and clients unknown
+        to ``transactions``/``clients`` are ignored.
     params : BgNbdParams, optional
         A stored BG/NBD model; by default the model is fitted on all clients
         who ever bought.
+    spend_params : GammaGammaParams, optional
+        A stored Gamma-Gamma model; by default it is fitted on all clients
+        with a repeat purchase.
 
     Returns
     -------
     ClientAnalysis
-        ``.model`` holds the BG/NBD parameters (None if nobody ever bought) and
-        ``.clients`` one row per client, sorted by ``client_id``:
+        ``.model`` holds the BG/NBD parameters (None if nobody ever bought),
+        ``.spend`` the Gamma-Gamma parameters (None if nobody bought twice)
+        and ``.clients`` one row per client, sorted by ``client_id``, with the
+        columns of :data:`RESULT_COLUMNS`:
+
+        *Segment*
 
         - ``client_id``
         - ``revenue`` (float64, 2 dp): net revenue in the window (money is
@@ -324,23 +452,83 @@ def analyze_clients(
           with a purchase day in the window.
         - ``abc``, ``xyz``, ``segment`` (ordered categoricals): NA for clients
           without a purchase in the window.
+        - ``revenue_share`` (float64): the client's share of the window
+          revenue of all ranked clients (``max(revenue, 0) / total``); NaN
+          without a segment.
+        - ``revenue_rank`` (Int64): 1-based place in the ABC ranking (revenue
+          descending, ties by ``client_id``) among the ``ranked_clients``
+          clients with positive window revenue; NA for the others.
+        - ``ranked_clients`` (int64): how many clients are ranked (the same
+          in every row: "3rd of 2,000").
+        - ``window_months`` (int64): months in the window, the denominator of
+          ``active_months`` ("bought in 11 of 12 months").
+        - ``revenue_cv`` (float64): coefficient of variation of monthly
+          revenue, the figure behind XYZ with ``xyz_method = "cv"``.
+
+        *Status*
+
         - ``status`` (categorical): potential / new / active / dormant / lost,
-          see :func:`lifecycle_status` for the precedence.
-        - ``deal_cycle_days`` (float64), ``days_since_last_purchase`` (Int64).
+          see :func:`lifecycle_status` (deal-cycle rules reconciled with
+          P(alive)).
+        - ``deal_cycle_days`` (float64): median gap between purchase days;
+          ``deal_cycle_known`` (bool) is False when it is the default
+          (fewer than 2 gaps).
+        - ``days_since_last_purchase`` (Int64): days of silence; for a lost
+          client, how long ago it left. ``silent_cycles`` (float64): the
+          same in deal cycles; NaN for potential clients.
+        - ``first_purchase``, ``last_purchase`` (datetime64[s]).
+
+        *Churn risk*
+
         - ``p_alive``, ``expected_purchases_90d`` (float64): BG/NBD, NaN for
           potential clients; the horizon is ``settings.churn_horizon_days``.
+        - ``churn_risk`` (ordered categorical low / medium / high): see
+          :func:`churn_risk_band`; NA for potential and lost clients and for
+          clients without a repeat purchase.
+        - ``purchase_days`` (int64): purchase days over the whole history,
+          ``repeat_purchases`` (Int64): the same minus the first (BG/NBD's
+          ``x``; NA if never bought), ``history_days`` (Int64): days from the
+          first purchase to ``as_of`` — the evidence behind P(alive) ("from
+          14 purchases over 2 years").
+
+        *Lists*
+
+        - ``reactivation`` (bool): the win-back list — lost (silent for at
+          most ``reactivation_max_days``) or dormant and not at risk, and no
+          contact in the last ``reactivation_contact_days`` days
+          (``0 <= as_of - contact < N``).
+        - ``at_risk`` (bool): the ``/risk`` list — active or dormant, class
+          A/B or X/Y, overdue (more than ``at_risk_overdue_cycles`` cycles of
+          silence) and P(alive) below ``at_risk_p_alive``. Never together with
+          ``reactivation``; never lost.
+        - ``revenue_at_risk`` (float64, 2 dp): ``max(revenue, 0) * (1 - p_alive)``.
+
+        *Next contact*
+
         - ``cadence_days`` (int64): per segment, ``default_cadence_days``
-          without a segment, at most ``vip_cadence_cap_days`` for VIPs.
-        - ``vip`` (bool), ``first_purchase``, ``last_purchase`` (datetime64[s]).
+          without a segment, at most ``vip_cadence_cap_days`` for VIPs;
+          ``cadence_source`` (categorical, :data:`CADENCE_SOURCES`) says which.
+        - ``vip`` (bool).
+        - ``last_contact`` (datetime64[s]): the latest logged contact; NaT if none.
         - ``last_touch`` (datetime64[s]): latest of the last contact and the
           last purchase; NaT if neither.
         - ``next_due`` (datetime64[s]): the manager-planned next contact when
-          given, else last touch + cadence, else ``as_of`` (due now).
-        - ``reactivation`` (bool): dormant and no contact in the last
-          ``reactivation_contact_days`` days (``0 <= as_of - contact < N``).
-        - ``at_risk`` (bool): class A/B or X/Y and P(alive) below
-          ``at_risk_p_alive``.
-        - ``revenue_at_risk`` (float64, 2 dp): ``max(revenue, 0) * (1 - p_alive)``.
+          given, else last touch + cadence, else ``as_of`` (due now);
+          ``next_due_source`` (categorical, :data:`NEXT_DUE_SOURCES`) says
+          which, ``next_due_set_by`` (object) is the ``planned_by`` of a
+          manager-set date (None otherwise); the manager set it on
+          ``last_contact``.
+
+        *Value*
+
+        - ``history_revenue`` (float64, 2 dp): net revenue over the whole history.
+        - ``expected_spend_per_purchase`` (float64, 2 dp): Gamma-Gamma
+          expected value of the next purchase (see :func:`customer_value`).
+        - ``value_12m`` (float64, 2 dp): expected revenue over the next 12
+          months, discounted by ``monthly_discount_rate`` per month.
+        - ``value_at_risk`` (float64, 2 dp): ``value_12m * (1 - p_alive)``, the
+          ranking of ``/risk``. All three NaN for potential clients and when
+          no spend model could be fitted.
         - ``avg_order`` (float64, 2 dp): revenue / purchases in the window.
         - ``upsell`` (bool): average order below the median of the client's
           ABC class.
@@ -350,6 +538,7 @@ def analyze_clients(
     summary = client_summary(transactions, as_of, settings)
     summary, vip = _align_clients(summary, clients, settings)
     ids = pd.Index(summary["client_id"])
+    n = len(summary)
 
     purchase_days = summary["purchase_days"].to_numpy()
     has_purchase = purchase_days > 0
@@ -358,8 +547,12 @@ def analyze_clients(
     deal_cycle = summary["deal_cycle_days"].to_numpy(dtype=np.float64)
     first_day = _datetime_to_days(summary["first_purchase"])
     last_day = _datetime_to_days(summary["last_purchase"])
+    days_silent = as_of_day - last_day
+    repeat = np.where(has_purchase, purchase_days - 1, 0)
 
-    abc = classify_abc(revenue, buyer_in_window, settings.abc_a_share, settings.abc_b_share)
+    abc, rank, ranked_total = rank_abc(
+        revenue, buyer_in_window, settings.abc_a_share, settings.abc_b_share
+    )
     xyz = classify_xyz(
         summary["active_months"].to_numpy(),
         summary["revenue_cv"].to_numpy(dtype=np.float64),
@@ -367,9 +560,6 @@ def analyze_clients(
         settings,
     )
     segment = np.where(abc >= 0, abc * 3 + xyz, -1).astype(np.int8)
-    status = lifecycle_status(
-        has_purchase, as_of_day - last_day, as_of_day - first_day, deal_cycle, settings
-    )
 
     # BG/NBD on everybody who ever bought.
     x = summary["x"].to_numpy(dtype=np.float64, na_value=np.nan)[has_purchase]
@@ -377,43 +567,76 @@ def analyze_clients(
     T = summary["T"].to_numpy(dtype=np.float64)[has_purchase]
     if params is None and has_purchase.any():
         params = fit_bgnbd((x, t_x, T))
-    alive = np.full(len(summary), np.nan)
-    expected = np.full(len(summary), np.nan)
+    alive = np.full(n, np.nan)
+    expected = np.full(n, np.nan)
     if params is not None and has_purchase.any():
         alive[has_purchase] = p_alive(params, x, t_x, T)
         horizon = settings.churn_horizon_days / DAYS_PER_WEEK
         expected[has_purchase] = expected_purchases(params, horizon, x, t_x, T)
+
+    status = lifecycle_status(
+        has_purchase, days_silent, as_of_day - first_day, deal_cycle, settings, alive, repeat
+    )
+    risk = churn_risk_band(status, alive, repeat, settings)
+
+    # Gamma-Gamma on everybody who bought twice; value over the next 12 months.
+    if spend_params is None and (repeat > 0).any():
+        spend_params = fit_gamma_gamma(summary)
+    spend_per_purchase = np.full(n, np.nan)
+    value_12m = np.full(n, np.nan)
+    if params is not None and spend_params is not None:
+        value = customer_value(
+            summary, params, spend_params, monthly_discount_rate=settings.monthly_discount_rate
+        )
+        spend_per_purchase = value["expected_spend_per_purchase"].to_numpy()
+        value_12m = value["value"].to_numpy()
 
     # Contact cadence and due date.
     cadence_table = np.array([settings.cadence_days[s] for s in SEGMENTS], dtype=np.int64)
     cadence = np.where(
         segment >= 0, cadence_table[np.maximum(segment, 0)], settings.default_cadence_days
     )
-    cadence = np.where(vip, np.minimum(cadence, settings.vip_cadence_cap_days), cadence)
-    last_contact, planned = _contacts(ids, interactions, as_of_day)
+    capped = vip & (cadence > settings.vip_cadence_cap_days)
+    cadence_source = np.where(capped, 2, np.where(segment >= 0, 0, 1)).astype(np.int8)
+    cadence = np.where(capped, settings.vip_cadence_cap_days, cadence)
+    last_contact, planned, planned_by = _contacts(ids, interactions, as_of_day)
     last_touch = np.fmax(last_contact, last_day)
+    has_plan = ~np.isnan(planned)
+    no_touch = np.isnan(last_touch)
     next_due = np.where(
-        ~np.isnan(planned),
-        planned,
-        np.where(np.isnan(last_touch), float(as_of_day), last_touch + cadence),
+        has_plan, planned, np.where(no_touch, float(as_of_day), last_touch + cadence)
     )
+    with np.errstate(invalid="ignore"):
+        from_contact = last_contact >= np.nan_to_num(last_day, nan=-np.inf)
+    next_due_source = np.select([has_plan, no_touch, from_contact], [0, 3, 1], default=2).astype(
+        np.int8
+    )
+    planned_by[~has_plan] = None
+
+    # The two work lists: at risk (still buying, slipping) and win-back.
     with np.errstate(invalid="ignore"):
         days_since_contact = as_of_day - last_contact
         recent_contact = (days_since_contact >= 0) & (
             days_since_contact < settings.reactivation_contact_days
         )
-    reactivation = (status == _DORMANT) & ~recent_contact
-
-    # Churn risk and up-sell.
+        silent_cycles = days_silent / deal_cycle
+        overdue = silent_cycles > settings.at_risk_overdue_cycles
+        slipping = (repeat > 0) & (alive < settings.at_risk_p_alive)
     valuable = ((abc >= 0) & (abc <= 1)) | ((xyz >= 0) & (xyz <= 1))
-    with np.errstate(invalid="ignore"):
-        at_risk = valuable & (alive < settings.at_risk_p_alive)
+    at_risk = ((status == _ACTIVE) | (status == _DORMANT)) & valuable & overdue & slipping
+    win_back = (status == _LOST) & (days_silent <= settings.reactivation_max_days)
+    reactivation = (((status == _DORMANT) & ~at_risk) | win_back) & ~recent_contact
+
     revenue_at_risk = np.round(np.maximum(revenue, 0.0) * (1.0 - alive), 2)
+    value_at_risk = np.round(value_12m * (1.0 - alive), 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         avg_order = np.where(
             buyer_in_window, revenue / np.maximum(summary["purchases"].to_numpy(), 1), np.nan
         )
-    upsell = np.zeros(len(summary), dtype=bool)
+        revenue_share = np.where(
+            segment >= 0, np.maximum(revenue, 0.0) / ranked_total if ranked_total else 0.0, np.nan
+        )
+    upsell = np.zeros(n, dtype=bool)
     for code in range(len(ABC_CLASSES)):
         members = abc == code
         if members.any():
@@ -444,9 +667,30 @@ def analyze_clients(
             "revenue_at_risk": revenue_at_risk,
             "avg_order": np.round(avg_order, 2),
             "upsell": upsell,
+            "revenue_share": revenue_share,
+            "revenue_rank": pd.arrays.IntegerArray(rank, rank == 0),
+            "ranked_clients": np.full(n, int(np.count_nonzero(rank)), dtype=np.int64),
+            "window_months": np.full(n, settings.window_months, dtype=np.int64),
+            "revenue_cv": summary["revenue_cv"],
+            "purchase_days": summary["purchase_days"],
+            "repeat_purchases": pd.arrays.IntegerArray(repeat.astype(np.int64), ~has_purchase),
+            "history_days": pd.arrays.IntegerArray(
+                np.nan_to_num(as_of_day - first_day).astype(np.int64), ~has_purchase
+            ),
+            "deal_cycle_known": purchase_days >= 3,
+            "silent_cycles": silent_cycles,
+            "churn_risk": _categorical(risk, CHURN_RISK_DTYPE),
+            "cadence_source": _categorical(cadence_source, CADENCE_SOURCE_DTYPE),
+            "last_contact": days_to_datetime(last_contact),
+            "next_due_source": _categorical(next_due_source, NEXT_DUE_SOURCE_DTYPE),
+            "next_due_set_by": planned_by,
+            "history_revenue": summary["history_revenue"],
+            "expected_spend_per_purchase": np.round(spend_per_purchase, 2),
+            "value_12m": value_12m,
+            "value_at_risk": value_at_risk,
         }
     )
-    return ClientAnalysis(clients=out, model=params)
+    return ClientAnalysis(clients=out, model=params, spend=spend_params)
 
 
 def _datetime_to_days(values: pd.Series) -> np.ndarray:
@@ -528,24 +772,55 @@ def status_counts(result: ClientAnalysis | pd.DataFrame) -> pd.DataFrame:
 def at_risk_list(
     result: ClientAnalysis | pd.DataFrame, settings: SegmentationSettings | None = None
 ) -> pd.DataFrame:
-    """Valuable clients likely to churn, most revenue at risk first.
+    """The ``/risk`` list: clients who still buy but are slipping, most value at risk first.
 
-    A client is listed when it is of class A or B, or X or Y, and its
-    P(alive) is below ``settings.at_risk_p_alive`` (recomputed here, so a
-    different threshold than the one used by :func:`analyze_clients` works).
+    The rule of ``at_risk`` in :func:`analyze_clients`, recomputed here so
+    that other thresholds can be tried on a stored result: status active or
+    dormant, class A or B or X or Y, more than ``at_risk_overdue_cycles``
+    deal cycles of silence and P(alive) below ``at_risk_p_alive``.
+
+    Parameters
+    ----------
+    result : ClientAnalysis or DataFrame
+        Output of :func:`analyze_clients`; uses ``client_id``, ``status``,
+        ``abc``, ``xyz``, ``p_alive``, ``silent_cycles``, ``value_at_risk`` and
+        ``revenue_at_risk``.
+    settings : SegmentationSettings, optional
 
     Returns
     -------
     DataFrame
-        The matching rows of the result with all its columns, sorted by
-        ``revenue_at_risk`` descending then ``client_id``, with a fresh index.
+        The matching rows with all their columns, sorted by ``value_at_risk``
+        descending (missing values last), then ``revenue_at_risk`` descending,
+        then ``client_id``, with a fresh index.
     """
     settings = settings or SegmentationSettings()
     frame = _frame(result)
-    require_columns(frame, ("client_id", "abc", "xyz", "p_alive", "revenue_at_risk"), "result")
-    valuable = frame["abc"].isin(["A", "B"]) | frame["xyz"].isin(["X", "Y"])
-    risky = frame["p_alive"].to_numpy(dtype=np.float64) < settings.at_risk_p_alive
-    listed = frame[valuable.to_numpy() & risky]
+    require_columns(
+        frame,
+        (
+            "client_id",
+            "status",
+            "abc",
+            "xyz",
+            "p_alive",
+            "silent_cycles",
+            "value_at_risk",
+            "revenue_at_risk",
+        ),
+        "result",
+    )
+    valuable = (frame["abc"].isin(["A", "B"]) | frame["xyz"].isin(["X", "Y"])).to_numpy()
+    buying = frame["status"].isin(["active", "dormant"]).to_numpy()
+    with np.errstate(invalid="ignore"):
+        slipping = frame["p_alive"].to_numpy(dtype=np.float64) < settings.at_risk_p_alive
+        overdue = (
+            frame["silent_cycles"].to_numpy(dtype=np.float64) > settings.at_risk_overdue_cycles
+        )
+    listed = frame[valuable & buying & slipping & overdue]
     return listed.sort_values(
-        ["revenue_at_risk", "client_id"], ascending=[False, True], kind="stable"
+        ["value_at_risk", "revenue_at_risk", "client_id"],
+        ascending=[False, False, True],
+        kind="stable",
+        na_position="last",
     ).reset_index(drop=True)

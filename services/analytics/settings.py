@@ -20,6 +20,7 @@ ABC_CLASSES: tuple[str, ...] = ("A", "B", "C")
 XYZ_CLASSES: tuple[str, ...] = ("X", "Y", "Z")
 SEGMENTS: tuple[str, ...] = tuple(a + x for a in ABC_CLASSES for x in XYZ_CLASSES)
 STATUSES: tuple[str, ...] = ("potential", "new", "active", "dormant", "lost")
+CHURN_RISKS: tuple[str, ...] = ("low", "medium", "high")
 XYZ_METHODS: tuple[str, ...] = ("frequency", "cv")
 
 DEFAULT_CADENCE_DAYS: Mapping[str, int] = MappingProxyType(
@@ -71,8 +72,11 @@ class SegmentationSettings:
     lost_max_days : int
         ``lost`` after more than this many days without purchase, whatever the cycle.
     reactivation_contact_days : int
-        A dormant client leaves the reactivation list for this many days after a
+        A client leaves the reactivation list for this many days after a
         logged contact.
+    reactivation_max_days : int
+        Lost clients silent for longer than this are no longer offered for
+        reactivation (they stay ``lost``).
     cadence_days : Mapping[str, int]
         Contact cadence per segment ("AX".."CZ"); a partial mapping given to
         :meth:`from_dict` overrides the defaults key by key.
@@ -83,7 +87,18 @@ class SegmentationSettings:
     churn_horizon_days : int
         Horizon of ``expected_purchases_90d`` (the name keeps the default).
     at_risk_p_alive : float
-        Valuable clients with P(alive) below this are "at risk".
+        Churn risk is ``medium`` or ``high`` below this P(alive) (``low`` at or
+        above it); a valuable active or dormant client overdue against its
+        cycle with such a risk is "at risk".
+    high_risk_p_alive : float
+        Churn risk is ``high`` below this P(alive). A client silent for longer
+        than the ``lost`` rules allow is ``lost`` only when its P(alive) is
+        below this too (or it never bought twice); otherwise it is ``dormant``.
+    at_risk_overdue_cycles : float
+        "Overdue against its own cycle": more than this many deal cycles
+        since the last purchase.
+    monthly_discount_rate : float
+        Discount rate per month of the expected 12-month revenue (``value_12m``).
     cross_sell_max_suggestions : int
         Categories suggested per client.
     """
@@ -101,11 +116,15 @@ class SegmentationSettings:
     lost_cycle_multiplier: float = 4.0
     lost_max_days: int = 365
     reactivation_contact_days: int = 14
+    reactivation_max_days: int = 730
     cadence_days: Mapping[str, int] = field(default_factory=_default_cadence)
     default_cadence_days: int = 90
     vip_cadence_cap_days: int = 7
     churn_horizon_days: int = 90
-    at_risk_p_alive: float = 0.5
+    at_risk_p_alive: float = 0.8
+    high_risk_p_alive: float = 0.5
+    at_risk_overdue_cycles: float = 1.0
+    monthly_discount_rate: float = 0.01
     cross_sell_max_suggestions: int = 3
 
     def __post_init__(self) -> None:
@@ -132,8 +151,12 @@ class SegmentationSettings:
             raise ValueError("xyz_x_month_share must be in (0, 1]")
         if not 0 <= self.xyz_cv_x <= self.xyz_cv_y:
             raise ValueError("need 0 <= xyz_cv_x <= xyz_cv_y")
-        if not 0 <= self.at_risk_p_alive <= 1:
-            raise ValueError("at_risk_p_alive must be in [0, 1]")
+        if not 0 <= self.high_risk_p_alive <= self.at_risk_p_alive <= 1:
+            raise ValueError("need 0 <= high_risk_p_alive <= at_risk_p_alive <= 1")
+        if not 0 <= self.monthly_discount_rate < 1:
+            raise ValueError("monthly_discount_rate must be in [0, 1)")
+        if self.at_risk_overdue_cycles < 0:
+            raise ValueError("at_risk_overdue_cycles must not be negative")
         if self.dormant_cycle_multiplier > self.lost_cycle_multiplier:
             raise ValueError("dormant_cycle_multiplier must not exceed lost_cycle_multiplier")
         for name in (
@@ -145,6 +168,7 @@ class SegmentationSettings:
             "default_cadence_days",
             "vip_cadence_cap_days",
             "churn_horizon_days",
+            "reactivation_max_days",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")

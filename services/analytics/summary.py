@@ -83,9 +83,11 @@ def summarize_daily(daily: DailyNet, settings: SegmentationSettings) -> pd.DataF
     ).reshape(n, n_months)
     del month_offset
 
+    history_cents = np.bincount(daily.client, weights=daily.cents, minlength=n)
     positive = daily.cents > 0
     p_client = daily.client[positive]
     p_day = daily.day[positive]
+    p_cents = daily.cents[positive]
     p_in_window = in_window[positive]
     w_month = window_months[positive[in_window]]
     del positive, in_window, window_months
@@ -94,11 +96,16 @@ def summarize_daily(daily: DailyNet, settings: SegmentationSettings) -> pd.DataF
     has_purchase = purchase_days > 0
     first = np.full(n, np.nan)
     last = np.full(n, np.nan)
+    # Gamma-Gamma convention: the spend of a client is the mean of its *repeat*
+    # purchases; the first (acquisition) purchase is left out.
+    repeat_cents = np.bincount(p_client, weights=p_cents, minlength=n)
     if len(p_client):
         starts = group_starts(p_client)
         ends = np.append(starts[1:], len(p_client)) - 1
         first[p_client[starts]] = p_day[starts]
         last[p_client[ends]] = p_day[ends]
+        repeat_cents[p_client[starts]] -= p_cents[starts]
+    del p_cents
 
     w_client = p_client[p_in_window]
     purchases = np.bincount(w_client, minlength=n)
@@ -118,6 +125,8 @@ def summarize_daily(daily: DailyNet, settings: SegmentationSettings) -> pd.DataF
 
     x = purchase_days - 1
     days_since = as_of - last
+    with np.errstate(divide="ignore", invalid="ignore"):
+        monetary = np.where(x > 0, repeat_cents / np.maximum(x, 1) / 100.0, np.nan)
     return pd.DataFrame(
         {
             "client_id": daily.ids,
@@ -133,6 +142,8 @@ def summarize_daily(daily: DailyNet, settings: SegmentationSettings) -> pd.DataF
             "x": _nullable_int(x, has_purchase),
             "t_x": (last - first) / DAYS_PER_WEEK,
             "T": (as_of - first) / DAYS_PER_WEEK,
+            "monetary_value": monetary,
+            "history_revenue": np.round(history_cents / 100.0, 2),
         }
     )
 
@@ -189,6 +200,11 @@ def client_summary(
         - ``x`` (Int64), ``t_x``, ``T`` (float64, weeks): the BG/NBD summary —
           repeat purchase days, time from first to last purchase, time from
           first purchase to ``as_of``; NA/NaN for clients who never bought.
+        - ``monetary_value`` (float64): mean net amount of the repeat purchase
+          days (every purchase day but the first), the spend input of the
+          Gamma-Gamma model; NaN when ``x`` is 0 or NA.
+        - ``history_revenue`` (float64, 2 dp): net revenue over the whole
+          history up to ``as_of`` (returns included).
     """
     settings = settings or SegmentationSettings()
     return summarize_daily(daily_net(transactions, as_of), settings)

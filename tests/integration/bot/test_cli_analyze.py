@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from bot.cli import main
+from tests.fixtures.cdnow import CALIBRATION_END, write_cdnow_csv
 
 EXPORT = """\
 Контрагент;Дата;Сумма;Номер документа;Категория
@@ -56,6 +57,44 @@ def test_writes_clients_csv_and_model_json(
     assert stored["model"] == "bg/nbd" and stored["time_unit"] == "weeks"
     assert {"r", "alpha", "a", "b", "log_likelihood", "n_clients"} <= set(stored)
     assert stored["n_clients"] == 2
+    # Only Ромашка bought twice: the spend model rests on one client.
+    assert stored["spend"]["model"] == "gamma-gamma"
+    assert stored["spend"]["n_clients"] == 1
+    assert {"p", "q", "v"} <= set(stored["spend"])
+    assert {"expected_spend_per_purchase", "value_12m"} <= set(clients.columns)
+    assert romashka["value_12m"] > 0
+
+
+def test_cdnow_spend_model_and_customer_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = write_cdnow_csv(tmp_path / "cdnow.csv")
+    output, model = tmp_path / "clients.csv", tmp_path / "model.json"
+    code = main(
+        [
+            "analyze", str(export), "--as-of", CALIBRATION_END.isoformat(),
+            "--output", str(output), "--model-json", str(model),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Gamma-Gamma spend: p=6.2" in printed and "on 946 clients" in printed
+    spend = json.loads(model.read_text())["spend"]
+    assert spend["model"] == "gamma-gamma" and spend["n_clients"] == 946
+    assert (spend["p"], spend["q"], spend["v"]) == pytest.approx((6.25, 3.74, 15.44), abs=0.01)
+    clients = pd.read_csv(output).set_index("client")
+    # Customer 1: 2 repeat purchases of 22.35 on average; Fader & Hardie's expectation 24.66.
+    first = clients.loc["Покупатель 1"]
+    assert first["expected_spend_per_purchase"] == pytest.approx(24.66, abs=0.02)
+    assert first["value_12m"] > 0
+    one_off = clients[clients["purchase_days"] == 1]
+    # Those who bought once get the mean of the population, p v / (q - 1).
+    assert len(one_off) == 1403
+    assert one_off["expected_spend_per_purchase"].sub(35.17).abs().max() < 0.011
+    # Lost clients have left: no risk level, on the win-back list, never at risk.
+    lost = clients[clients["status"] == "lost"]
+    assert len(lost) and lost["churn_risk"].isna().all() and not lost["at_risk"].any()
+    assert not (clients["at_risk"] & clients["reactivation"]).any()
 
 
 def test_config_changes_thresholds(export: Path, tmp_path: Path) -> None:

@@ -124,3 +124,67 @@ def test_lost_exactly_at_the_start_of_the_range():
     got = monthly_accounting(tx, AS_OF, settings, months=2)
     assert got["lost_clients"].tolist() == [1, 1]
     assert got["month"].astype(str).tolist() == ["2024-02", "2024-03"]
+
+
+def test_lost_day_with_the_model_is_the_day_p_alive_falls():
+    from services.analytics import p_alive
+    from services.analytics.accounting import _p_alive_falls_below
+    from tests.unit.services.analytics.builders import CDNOW
+
+    x = np.array([1, 3, 12, 40])
+    t_x = np.array([10, 60, 200, 300])  # days from the first to the last purchase
+    days = _p_alive_falls_below(CDNOW, 0.5, x, t_x)
+    before = p_alive(CDNOW, x, t_x / 7, (days - 1) / 7)
+    on = p_alive(CDNOW, x, t_x / 7, days / 7)
+    assert (before >= 0.5).all() and (on < 0.5).all()
+    assert (_p_alive_falls_below(CDNOW, 0.0, x, t_x) > 10**9).all()  # never
+    assert (_p_alive_falls_below(CDNOW, 1.0, x, t_x) == 0).all()
+
+
+def test_a_client_the_model_still_believes_in_is_lost_later():
+    from services.analytics import analyze_clients
+    from tests.unit.services.analytics.builders import CDNOW
+
+    # Three purchases 10 days apart, one after 315 days, then silence from 2024-05-01:
+    # by the rules lost on 2024-06-11 (more than 4 x 10 days); the model holds on
+    # until P(alive) drops below 0.5 on 2025-01-12, and the status agrees.
+    tx = transactions(
+        [(1, d, 100.0) for d in ("2023-06-01", "2023-06-11", "2023-06-21", "2024-05-01")]
+    )
+    as_of = day("2025-03-31")
+    rules = monthly_accounting(tx, as_of, months=12)
+    totals = rules[rules["manager_id"].isna()].set_index("month")["lost_clients"]
+    assert totals[totals > 0].to_dict() == {pd.Period("2024-06", "M"): 1}
+    believed = monthly_accounting(tx, as_of, months=12, params=CDNOW)
+    totals = believed[believed["manager_id"].isna()].set_index("month")["lost_clients"]
+    assert totals[totals > 0].to_dict() == {pd.Period("2025-01", "M"): 1}
+    status = {
+        d: str(analyze_clients(tx, day(d), params=CDNOW).clients.loc[0, "status"])
+        for d in ("2024-06-11", "2025-01-11", "2025-01-12")
+    }
+    assert status == {"2024-06-11": "dormant", "2025-01-11": "dormant", "2025-01-12": "lost"}
+
+
+def test_months_do_not_depend_on_how_many_are_reported_with_the_model():
+    # Clients silent for years before the reported months are skipped by the
+    # rules; the model may still lose them inside the months.
+    from tests.unit.services.analytics.builders import CDNOW
+
+    rng = np.random.default_rng(8)
+    rows = []
+    for client_id in range(300):
+        start = pd.Timestamp("2016-01-01") + pd.Timedelta(days=int(rng.integers(0, 2500)))
+        for k in range(int(rng.integers(1, 6))):
+            when = start + pd.Timedelta(days=int(k * rng.integers(5, 200)))
+            rows.append((client_id, when.date().isoformat(), 50.0))
+    # Two purchases 1,004 days apart: P(alive) falls below 0.5 only on 2021-11-20,
+    # four years after the last purchase.
+    rows += [(1000, "2015-01-01", 80.0), (1000, "2017-10-01", 80.0)]
+    tx = transactions(rows)
+    as_of = day("2021-12-31")
+    short = monthly_accounting(tx, as_of, months=12, params=CDNOW)
+    long = monthly_accounting(tx, as_of, months=72, params=CDNOW)
+    tail = long[long["month"] >= short["month"].min()].reset_index(drop=True)
+    assert_frame_equal(short, tail)
+    totals = short[short["manager_id"].isna()].set_index("month")["lost_clients"]
+    assert totals[pd.Period("2021-11", "M")] >= 1

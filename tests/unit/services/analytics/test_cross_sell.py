@@ -22,12 +22,14 @@ def baskets(rows):
 
 
 def expected(rows):
+    """``(client_id, rank, category, lift, source_category)`` rows."""
     return pd.DataFrame(
         {
             "client_id": [r[0] for r in rows],
             "rank": np.array([r[1] for r in rows], dtype=np.int64),
             "category": [r[2] for r in rows],
             "lift": [r[3] for r in rows],
+            "source_category": [r[4] for r in rows],
         }
     )
 
@@ -66,12 +68,12 @@ def test_suggestions_ranked_by_best_lift():
         got,
         expected(
             [
-                (1, 1, "c", high),  # via b -> c; a -> c is only 0.625
-                (2, 1, "c", high),
-                (3, 1, "b", high),
-                (4, 1, "a", high),
-                (5, 1, "b", high),
-                (5, 2, "c", low),
+                (1, 1, "c", high, "b"),  # via b -> c; a -> c is only 0.625
+                (2, 1, "c", high, "b"),
+                (3, 1, "b", high, "a"),  # a -> b and c -> b tie: the first by name
+                (4, 1, "a", high, "b"),  # b -> a; c -> a is only 0.625
+                (5, 1, "b", high, "a"),
+                (5, 2, "c", low, "a"),
             ]
         ),
     )
@@ -82,11 +84,19 @@ def test_ties_go_to_the_category_name_and_limit_applies():
     got = cross_sell(shop, AS_OF)
     # client 3 bought only x; y and z both have lift 1.0 -> alphabetical.
     assert_frame_equal(
-        got, expected([(1, 1, "y", 1.0), (2, 1, "z", 1.0), (3, 1, "y", 1.0), (3, 2, "z", 1.0)])
+        got,
+        expected(
+            [
+                (1, 1, "y", 1.0, "x"),
+                (2, 1, "z", 1.0, "x"),
+                (3, 1, "y", 1.0, "x"),
+                (3, 2, "z", 1.0, "x"),
+            ]
+        ),
     )
     assert_frame_equal(
         cross_sell(shop, AS_OF, max_suggestions=1),
-        expected([(1, 1, "y", 1.0), (2, 1, "z", 1.0), (3, 1, "y", 1.0)]),
+        expected([(1, 1, "y", 1.0, "x"), (2, 1, "z", 1.0, "x"), (3, 1, "y", 1.0, "x")]),
     )
 
 
@@ -102,13 +112,13 @@ def test_returned_later_and_uncategorised_lines_do_not_count():
     )  # fmt: skip
     got = cross_sell(shop, AS_OF)
     # buyers: 1 {x, y}, 2 {x}, 3 {x}; lift(x -> y) = (1/3)/(1/3) = 1
-    assert_frame_equal(got, expected([(2, 1, "y", 1.0), (3, 1, "y", 1.0)]))
+    assert_frame_equal(got, expected([(2, 1, "y", 1.0, "x"), (3, 1, "y", 1.0, "x")]))
 
 
 def test_never_co_bought_categories_are_not_suggested():
     got = cross_sell(baskets([(1, "x", 5), (2, "y", 5)]), AS_OF)
     assert got.empty
-    assert list(got.columns) == ["client_id", "rank", "category", "lift"]
+    assert list(got.columns) == ["client_id", "rank", "category", "lift", "source_category"]
 
 
 def test_category_column_is_required():
@@ -124,6 +134,7 @@ def test_categorical_and_string_inputs_agree():
     got = cross_sell(categorical, AS_OF)
     plain = cross_sell(SHOP, AS_OF)
     assert list(got["category"]) == list(plain["category"])
+    assert list(got["source_category"]) == list(plain["source_category"])
     assert list(got["client_id"]) == [f"client-{i}" for i in plain["client_id"]]
     np.testing.assert_allclose(got["lift"], plain["lift"])
 
@@ -142,3 +153,28 @@ def test_many_categories_path_gives_the_same_answer(monkeypatch):
     monkeypatch.setattr(module, "_MASK_BITS", 0)
     assert_frame_equal(cross_sell(shop, AS_OF), with_masks)
     assert len(with_masks) > 60
+
+
+def test_source_category_explains_the_lift():
+    # Whatever the basket, the lift reported is the lift from the source to the suggestion.
+    rng = np.random.default_rng(7)
+    rows = [
+        (int(c), f"cat{int(k):02d}", 10.0)
+        for c in range(200)
+        for k in rng.choice(8, size=rng.integers(1, 5), replace=False)
+    ]
+    shop = baskets(rows)
+    got = cross_sell(shop, AS_OF)
+    bought = shop.groupby("client_id")["category"].agg(set)
+    n = shop["client_id"].nunique()
+    buyers = shop.groupby("category")["client_id"].agg(set)
+    for row in got.itertuples():
+        assert row.source_category in bought[row.client_id]
+        assert row.category not in bought[row.client_id]
+        both = len(buyers[row.source_category] & buyers[row.category])
+        lift = both / len(buyers[row.source_category]) / (len(buyers[row.category]) / n)
+        assert row.lift == pytest.approx(lift)
+        best = max(
+            len(buyers[c] & buyers[row.category]) / len(buyers[c]) for c in bought[row.client_id]
+        ) / (len(buyers[row.category]) / n)
+        assert row.lift == pytest.approx(best)

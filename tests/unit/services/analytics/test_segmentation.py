@@ -190,16 +190,33 @@ def test_reactivation_suppressed_by_recent_contact():
             (5, "2024-07-05"),  # after as_of: unknown on as_of
         ]
     )
-    got = analyze(tx, interactions=contacts)
+    # Nobody at risk here, so every dormant client belongs on the win-back list.
+    calm = SegmentationSettings(at_risk_p_alive=0.0, high_risk_p_alive=0.0)
+    got = analyze(tx, calm, interactions=contacts)
     assert set(got["status"].astype(str)) == {"dormant"}
     assert got["reactivation"].to_dict() == {1: True, 2: False, 3: False, 4: True, 5: True}
 
 
-def test_only_dormant_clients_are_reactivated():
+def test_win_back_list_holds_lost_and_dormant_clients_not_at_risk():
     tx = transactions(
-        purchases(1, *DORMANT) + purchases(2, "2024-06-01") + purchases(3, "2022-01-01")
+        purchases(1, *DORMANT, amount=1000.0)  # dormant and slipping: on /risk instead
+        + purchases(2, "2024-06-01")  # new
+        + purchases(3, "2022-01-01")  # lost 911 days ago: beyond reactivation_max_days
+        + purchases(4, "2023-05-01")  # lost 426 days ago
+        + purchases(5, "2024-02-01")  # dormant (150 days, default cycle 90), one purchase
     )
-    assert analyze(tx)["reactivation"].to_dict() == {1: True, 2: False, 3: False}
+    got = analyze(tx)
+    assert got["status"].astype(str).to_dict() == {
+        1: "dormant",
+        2: "new",
+        3: "lost",
+        4: "lost",
+        5: "dormant",
+    }
+    assert got["at_risk"].to_dict() == {1: True, 2: False, 3: False, 4: False, 5: False}
+    assert got["reactivation"].to_dict() == {1: False, 2: False, 3: False, 4: True, 5: True}
+    longer = analyze(tx, SegmentationSettings(reactivation_max_days=1000))
+    assert longer.loc[3, "reactivation"]
 
 
 def test_cadence_by_segment_and_vip_cap():
@@ -257,14 +274,16 @@ def test_next_due_from_last_touch_and_manager_override():
 
 
 def test_p_alive_and_at_risk():
-    # Client 1: weekly buyer silent for 20 weeks -> almost surely gone (A).
-    # Client 2: same pattern but small (C, Z) -> not "valuable", never at risk.
-    # Client 3: single purchase -> x = 0 -> P(alive) = 1.
+    # Client 1: weekly buyer silent for 20 weeks -> almost surely gone: lost, not at risk.
+    # Client 2: monthly buyer silent for 82 days (2.7 cycles) -> slipping: at risk.
+    # Client 3: weekly in a single month, tiny amounts (C, Z) -> slipping but not valuable.
+    # Client 4: single purchase -> x = 0 -> P(alive) = 1, no risk band.
     weekly = [f"2024-01-{d:02d}" for d in (1, 8, 15, 22, 29)] + ["2024-02-05", "2024-02-12"]
     tx = transactions(
         purchases(1, *weekly, amount=1000.0)
-        + purchases(2, *weekly[:5], amount=0.01)  # x = 4, all in January
-        + purchases(3, "2024-06-20", amount=1000.0)
+        + purchases(2, *DORMANT, amount=1000.0)
+        + purchases(3, "2024-04-01", "2024-04-08", "2024-04-15", amount=0.01)
+        + purchases(4, "2024-06-20", amount=1000.0)
     )
     got = analyze(tx)
     # x = 6, t_x = 6 weeks, T = (2024-06-30 - 2024-01-01) / 7
@@ -277,11 +296,71 @@ def test_p_alive_and_at_risk():
     )
     assert got.loc[1, "p_alive"] == pytest.approx(hand, rel=1e-12)
     assert got.loc[1, "p_alive"] < 0.5
-    assert got.loc[3, "p_alive"] == 1.0
-    assert got.loc[1, "at_risk"] and not got.loc[3, "at_risk"]
+    assert got.loc[1, "status"] == "lost" and pd.isna(got.loc[1, "churn_risk"])
+    assert not got.loc[1, "at_risk"] and got.loc[1, "reactivation"]
     assert got.loc[1, "revenue_at_risk"] == round(7000.0 * (1 - hand), 2)
-    assert got.loc[2, "segment"] == "CZ"
-    assert got.loc[2, "p_alive"] < 0.5 and not got.loc[2, "at_risk"]
+
+    # x = 3, t_x = 90 days, T = 172 days; 82 days silent against a 30-day cycle.
+    p2 = float(p_alive(PARAMS, 3, 90 / 7, 172 / 7))
+    assert got.loc[2, "p_alive"] == pytest.approx(p2)
+    assert 0.5 <= p2 < 0.8
+    assert (got.loc[2, "status"], got.loc[2, "churn_risk"]) == ("dormant", "medium")
+    assert got.loc[2, "at_risk"] and not got.loc[2, "reactivation"]
+    assert got.loc[2, "silent_cycles"] == pytest.approx(82 / 30)
+
+    assert got.loc[3, "segment"] == "CZ"
+    assert got.loc[3, "p_alive"] < 0.8 and got.loc[3, "silent_cycles"] > 1
+    assert not got.loc[3, "at_risk"]  # not valuable
+    assert got.loc[4, "p_alive"] == 1.0 and pd.isna(got.loc[4, "churn_risk"])
+    assert not got.loc[4, "at_risk"]
+
+
+def test_lost_needs_p_alive_to_agree():
+    # Three purchases 10 days apart, then one after 315 days, then 60 days of silence:
+    # the rules say lost (60 > 4 x 10) but the model still gives 77 %.
+    tx = transactions(
+        purchases(1, "2023-06-01", "2023-06-11", "2023-06-21", "2024-05-01", amount=500.0)
+        + purchases(2, "2024-06-01")
+    )
+    got = analyze(tx)
+    expected_p = float(p_alive(PARAMS, 3, 335 / 7, 395 / 7))
+    assert got.loc[1, "p_alive"] == pytest.approx(expected_p)
+    assert got.loc[1, "deal_cycle_days"] == 10.0
+    assert got.loc[1, "status"] == "dormant"
+    assert got.loc[1, "churn_risk"] == "medium"
+    strict = analyze(tx, SegmentationSettings(high_risk_p_alive=0.8, at_risk_p_alive=0.9))
+    assert strict.loc[1, "status"] == "lost" and pd.isna(strict.loc[1, "churn_risk"])
+    assert strict.loc[1, "reactivation"] and not strict.loc[1, "at_risk"]
+
+
+def test_silent_for_over_a_year_but_believed_alive_is_dormant():
+    # A yearly buyer for four years, 370 days silent: over lost_max_days, 1.0 cycle.
+    tx = transactions(
+        purchases(1, "2019-06-20", "2020-06-20", "2021-06-20", "2022-06-20", "2023-06-26")
+    )
+    got = analyze(tx)
+    assert got.loc[1, "days_since_last_purchase"] == 370
+    assert got.loc[1, "p_alive"] >= 0.5
+    assert got.loc[1, "status"] == "dormant"
+
+
+@pytest.mark.parametrize(
+    ("p", "band"), [(0.95, "low"), (0.8, "low"), (0.79, "medium"), (0.5, "medium"), (0.49, "high")]
+)
+def test_churn_risk_bands(p, band):
+    from services.analytics.segmentation import CHURN_RISK_DTYPE, churn_risk_band
+
+    codes = churn_risk_band(
+        np.array([2], dtype=np.int8), np.array([p]), np.array([3]), SegmentationSettings()
+    )
+    assert pd.Categorical.from_codes(codes, dtype=CHURN_RISK_DTYPE)[0] == band
+    none = churn_risk_band(
+        np.array([0, 4, 2], dtype=np.int8),
+        np.array([np.nan, 0.1, 1.0]),
+        np.array([0, 5, 0]),
+        SegmentationSettings(),
+    )
+    assert list(none) == [-1, -1, -1]  # potential, lost, no repeat purchase
 
 
 def test_expected_purchases_use_the_horizon_in_weeks():
@@ -378,13 +457,15 @@ def test_input_validation_names_the_column():
 def small_result() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "client_id": [1, 2, 3, 4, 5],
-            "abc": ["A", "A", "B", "C", None],
-            "xyz": ["X", "Y", "X", "Z", None],
-            "status": ["active", "active", "dormant", "new", "potential"],
-            "revenue": [60.0, 20.0, 15.0, 5.0, 0.0],
-            "p_alive": [0.9, 0.3, 0.2, 0.1, np.nan],
-            "revenue_at_risk": [6.0, 14.0, 12.0, 4.5, np.nan],
+            "client_id": [1, 2, 3, 4, 5, 6, 7],
+            "abc": ["A", "A", "B", "C", None, "A", "B"],
+            "xyz": ["X", "Y", "X", "Z", None, "X", "Y"],
+            "status": ["active", "active", "dormant", "new", "potential", "lost", "active"],
+            "revenue": [60.0, 20.0, 15.0, 5.0, 0.0, 0.0, 0.0],
+            "p_alive": [0.9, 0.3, 0.2, 0.1, np.nan, 0.05, 0.4],
+            "silent_cycles": [2.0, 3.0, 2.5, 4.0, np.nan, 9.0, 0.5],
+            "revenue_at_risk": [6.0, 14.0, 12.0, 4.5, np.nan, 0.0, 0.0],
+            "value_at_risk": [5.0, 10.0, 30.0, 2.0, np.nan, 1.0, 3.0],
         }
     )
 
@@ -397,8 +478,8 @@ def test_segment_matrix():
     )
     expected = pd.DataFrame(
         [
-            [1, 1, 0, 0.60, 0.20, 0.0],
-            [1, 0, 0, 0.15, 0.0, 0.0],
+            [2, 1, 0, 0.60, 0.20, 0.0],
+            [1, 1, 0, 0.15, 0.0, 0.0],
             [0, 0, 1, 0.0, 0.0, 0.05],
         ],
         index=index,
@@ -411,19 +492,36 @@ def test_status_counts():
     expected = pd.DataFrame(
         {
             "status": ["potential", "new", "active", "dormant", "lost"],
-            "clients": np.array([1, 1, 2, 1, 0], dtype=np.int64),
-            "share": [0.2, 0.2, 0.4, 0.2, 0.0],
+            "clients": np.array([1, 1, 3, 1, 1], dtype=np.int64),
+            "share": np.array([1, 1, 3, 1, 1]) / 7,
         }
     )
     assert_frame_equal(status_counts(small_result()), expected)
 
 
-def test_at_risk_list_sorted_by_revenue_at_risk():
+def test_at_risk_list_sorted_by_value_at_risk():
     got = at_risk_list(small_result(), SegmentationSettings())
-    # client 4 is C/Z: not valuable; client 1 has P(alive) 0.9.
-    assert list(got["client_id"]) == [2, 3]
+    # 4 is C/Z: not valuable; 1 has P(alive) 0.9; 6 is lost; 7 is within its cycle.
+    assert list(got["client_id"]) == [3, 2]
     got = at_risk_list(small_result(), SegmentationSettings(at_risk_p_alive=0.95))
-    assert list(got["client_id"]) == [2, 3, 1]
+    assert list(got["client_id"]) == [3, 2, 1]
+    got = at_risk_list(small_result(), SegmentationSettings(at_risk_overdue_cycles=0.25))
+    assert list(got["client_id"]) == [3, 2, 7]
+
+
+def test_at_risk_list_matches_the_flag_of_the_analysis():
+    tx = transactions(
+        purchases(1, *DORMANT, amount=1000.0)
+        + purchases(2, "2024-01-05", "2024-02-04", "2024-03-05", "2024-04-04", amount=3000.0)
+        + purchases(3, "2024-06-01")
+    )
+    result = analyze_clients(tx, AS_OF, params=PARAMS)
+    listed = at_risk_list(result)
+    flagged = result.clients[result.clients["at_risk"]]
+    assert sorted(listed["client_id"]) == sorted(flagged["client_id"]) == [1, 2]
+    # Client 2 is worth more: first.
+    assert list(listed["client_id"]) == [2, 1]
+    assert listed["value_at_risk"].is_monotonic_decreasing
 
 
 def test_segment_meanings():

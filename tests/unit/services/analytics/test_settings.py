@@ -18,7 +18,7 @@ def test_defaults_match_the_spec():
     )
     assert (s.default_deal_cycle_days, s.new_days) == (90, 90)
     assert (s.dormant_cycle_multiplier, s.lost_cycle_multiplier, s.lost_max_days) == (1.5, 4, 365)
-    assert s.reactivation_contact_days == 14
+    assert (s.reactivation_contact_days, s.reactivation_max_days) == (14, 730)
     assert dict(s.cadence_days) == {
         "AX": 7,
         "AY": 14,
@@ -31,7 +31,27 @@ def test_defaults_match_the_spec():
         "CZ": 90,
     }
     assert (s.default_cadence_days, s.vip_cadence_cap_days) == (90, 7)
-    assert (s.churn_horizon_days, s.at_risk_p_alive, s.cross_sell_max_suggestions) == (90, 0.5, 3)
+    assert (s.churn_horizon_days, s.cross_sell_max_suggestions) == (90, 3)
+    assert (s.at_risk_p_alive, s.high_risk_p_alive, s.at_risk_overdue_cycles) == (0.8, 0.5, 1.0)
+    assert s.monthly_discount_rate == 0.01
+
+
+def test_settings_stored_before_the_risk_thresholds_still_load():
+    # A stored dict written by an older version: every field it knew, none of the new ones.
+    old = {
+        k: v
+        for k, v in SegmentationSettings().to_dict().items()
+        if k
+        not in {
+            "high_risk_p_alive",
+            "at_risk_overdue_cycles",
+            "monthly_discount_rate",
+            "reactivation_max_days",
+        }
+    }
+    old["at_risk_p_alive"] = 0.5
+    s = SegmentationSettings.from_dict(old)
+    assert (s.at_risk_p_alive, s.high_risk_p_alive) == (0.5, 0.5)
 
 
 def test_json_round_trip_is_lossless():
@@ -67,6 +87,11 @@ def test_unknown_key_is_named_in_the_error():
         ({"window_months": 0}, "window_months"),
         ({"vip_cadence_cap_days": True}, "vip_cadence_cap_days"),
         ({"at_risk_p_alive": 1.5}, "at_risk_p_alive"),
+        ({"high_risk_p_alive": 0.9}, "high_risk_p_alive <= at_risk_p_alive"),
+        ({"monthly_discount_rate": 1.0}, "monthly_discount_rate"),
+        ({"monthly_discount_rate": -0.01}, "monthly_discount_rate"),
+        ({"at_risk_overdue_cycles": -1}, "at_risk_overdue_cycles"),
+        ({"reactivation_max_days": 0}, "reactivation_max_days"),
     ],
 )
 def test_invalid_values_are_rejected(data, message):

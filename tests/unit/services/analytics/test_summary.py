@@ -40,6 +40,8 @@ def test_returns_and_zero_amounts_reduce_revenue_but_are_not_purchases():
             "x": pd.array([0, pd.NA], dtype="Int64"),
             "t_x": [0.0, np.nan],
             "T": [172 / 7, np.nan],
+            "monetary_value": [np.nan, np.nan],  # no repeat purchase
+            "history_revenue": [120.0, -20.0],
         }
     )
     # revenue_cv of client 1: 150 in January and -30 in February.
@@ -47,6 +49,28 @@ def test_returns_and_zero_amounts_reduce_revenue_but_are_not_purchases():
     monthly[6], monthly[7] = 150.0, -30.0
     expected.loc[0, "revenue_cv"] = monthly.std() / monthly.mean()
     assert_frame_equal(got, expected)
+
+
+def test_monetary_value_is_the_mean_of_repeat_purchase_days():
+    tx = transactions(
+        [
+            (1, "2022-01-10", 1000.0),  # first purchase (before the window): left out
+            (1, "2024-02-10", 100.0),
+            (1, "2024-02-10", 50.0),  # same day: one purchase of 150
+            (1, "2024-03-10", 300.0),
+            (1, "2024-03-20", -40.0),  # a return on its own day is not a purchase
+            (1, "2024-04-10", 20.0),
+            (1, "2024-04-10", -20.0),  # bought and returned: no purchase
+            (1, "2024-07-01", 999.0),  # after as_of
+            (2, "2024-05-01", 10.0),
+        ]
+    )
+    got = client_summary(tx, AS_OF).set_index("client_id")
+    assert got.loc[1, "x"] == 2
+    assert got.loc[1, "monetary_value"] == pytest.approx((150.0 + 300.0) / 2)
+    assert got.loc[1, "history_revenue"] == pytest.approx(1000 + 150 + 300 - 40)
+    assert got.loc[1, "revenue"] == pytest.approx(150 + 300 - 40)
+    assert np.isnan(got.loc[2, "monetary_value"])
 
 
 def test_window_boundary_and_as_of_cut():
