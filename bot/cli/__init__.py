@@ -7,9 +7,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import analyze, demo, demo_data, importing, migrate, run, segment, users
+from bot.cli import analyze, demo, demo_data, importing, migrate, run, sandbox, segment, users
 
-COMMAND_MODULES = (migrate, importing, demo_data, demo, run, analyze, segment, users)
+COMMAND_MODULES = (migrate, importing, demo_data, demo, run, sandbox, analyze, segment, users)
 
 
 def build_parser() -> argparse.ArgumentParser:
