@@ -99,6 +99,8 @@ async def info(request: web.Request) -> web.Response:
             },
             "limits": asdict(config.limits),
             "strict_chats": config.strict_chats,
+            "webhook": state.webhook is not None,
+            "webapp_themes": webapp.THEMES,
         }
     )
 
