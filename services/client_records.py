@@ -156,7 +156,14 @@ async def create_client(
             await load_client_for(uow, viewer, done.client_id)
             return CreatedClient(done.client_id, created=False)
         if tax_id is not None:
-            await _ensure_tax_id_free(uow, viewer, tax_id)
+            try:
+                await _ensure_tax_id_free(uow, viewer, tax_id)
+            except ClientAlreadyExists:
+                # a double tap's twin may have saved this very draft a moment ago
+                done = await uow.session.get(ClientDraft, draft_id, populate_existing=True)
+                if done is None:
+                    raise
+                return CreatedClient(done.client_id, created=False)
         client = Client(
             name=name,
             name_normalized=normalize_name(name),

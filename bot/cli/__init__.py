@@ -16,6 +16,7 @@ from bot.cli import (
     importing,
     migrate,
     run,
+    sandbox,
     segment,
     users,
 )
@@ -27,6 +28,7 @@ COMMAND_MODULES = (
     demo_data,
     demo,
     run,
+    sandbox,
     analyze,
     backtest,
     segment,
