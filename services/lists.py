@@ -2,8 +2,8 @@
 
 `call_list`, `reactivation_list` and `risk_list` take an owner (None = everyone's)
 and are shared with the scheduled pushes; `list_page` is the viewer-aware, paged
-form the bot shows. Segment fields come from each client's latest snapshot (the
-one with the greatest `as_of`); `revenue_12m` is that snapshot's window revenue.
+form the bot shows. Segment fields come from each client's current segment state
+(`services.segment_state`); `revenue_12m` is its window revenue.
 
 Order of the call list: VIP first, then class A, then everyone else; inside each
 group the longest overdue first, then by name.
@@ -17,12 +17,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Select, case, func, select
 
 from services.access import Viewer
 from services.clock import SystemClock
-from services.db.models import Client, SegmentSnapshot, User
+from services.db.models import Client, ClientSegment, User
+from services.segment_state import current_segment_join
 from services.uow import UnitOfWork
 
 LIST_PAGE_SIZE = 10
@@ -67,14 +67,8 @@ class ListPage:
     today: date
 
 
-_snapshot = aliased(SegmentSnapshot, name="latest_snapshot")
-_latest_as_of = (
-    select(func.max(SegmentSnapshot.as_of))
-    .where(SegmentSnapshot.client_id == Client.id)
-    .correlate(Client)
-    .scalar_subquery()
-)
-_snapshot_join = and_(_snapshot.client_id == Client.id, _snapshot.as_of == _latest_as_of)
+_snapshot = ClientSegment
+_snapshot_join = current_segment_join()
 _priority = case((Client.is_vip.is_(True), 0), (_snapshot.abc == "A", 1), else_=2)
 
 
