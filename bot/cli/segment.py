@@ -80,7 +80,7 @@ def render_outcome(outcome: SegmentationOutcome) -> str:
         lines.append(f"Computed in {took:.1f} s ({phases}).")
     lines.append(f"History: {outcome.changed} clients changed their tracked state.")
     if outcome.previous_as_of is None:
-        lines.append("No earlier snapshot: no migrations to show.")
+        lines.append("No earlier run: no migrations to show.")
         return "\n".join(lines)
     lines.append(
         f"Migrations since {outcome.previous_as_of}: {len(outcome.migrations)} clients moved."

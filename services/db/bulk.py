@@ -20,6 +20,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, cast
 
 import numpy as np
@@ -365,6 +366,21 @@ def frame_rows(frame: pd.DataFrame, table: Table, *, postgres: bool) -> list[tup
     )
 
 
+def _cents(values: pd.Series) -> list[int | None]:
+    """Money as integer cents: Decimals exactly, floats (the analytics' output) rounded."""
+    if values.dtype == object and any(isinstance(v, Decimal) for v in values):
+        return [
+            None if _missing(v) else int((Decimal(v) * 100).to_integral_value(ROUND_HALF_EVEN))
+            for v in values
+        ]
+    cents = np.rint(pd.to_numeric(values).to_numpy(dtype=np.float64) * 100)
+    out = cents.astype(object)
+    finite = ~np.isnan(cents)
+    out[finite] = cents[finite].astype(np.int64).tolist()
+    out[~finite] = None
+    return cast(list[int | None], out.tolist())
+
+
 def _is_money(column_type: Any) -> bool:
     return isinstance(column_type, Numeric) and not isinstance(column_type, Float)
 
@@ -386,12 +402,7 @@ class Scratch:
         columns = []
         for name in frame.columns:
             if name in self.cents:
-                cents = np.rint(pd.to_numeric(frame[name]).to_numpy(dtype=np.float64) * 100)
-                out = cents.astype(object)
-                finite = ~np.isnan(cents)
-                out[finite] = cents[finite].astype(np.int64).tolist()
-                out[~finite] = None
-                columns.append(out.tolist())
+                columns.append(_cents(frame[name]))
             else:
                 columns.append(
                     driver_values(frame[name], self.table.c[name].type, postgres=postgres)
