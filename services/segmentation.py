@@ -146,11 +146,13 @@ async def _read_sales(
         connection, query, {"client_id": "i4", "day": "date", "cents": "i8", "category": "i4"}
     )
     baskets = _baskets(data["client_id"], data["category"], data["cents"], names, as_of)
+    # The frame `analyze_clients` has always been given: one row per sale, categorised.
     transactions = pd.DataFrame(
         {
             "client_id": data.pop("client_id"),
             "date": _to_datetime(data.pop("day")),
             "amount": data.pop("cents") / 100.0,
+            "category": pd.Categorical.from_codes(data.pop("category") - 1, categories=names),
         }
     )
     return transactions, baskets
