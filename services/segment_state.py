@@ -17,6 +17,12 @@ new history row every day for every such client.
 Runs may come in any order: re-running a date replaces what that date wrote, and a
 run for a date before the latest one is woven into the history so that the states
 on the later dates stay what they were (`store_states`).
+
+The columns stored are those of `ClientSegment` (`STATE_COLUMNS`): a new column of
+`analyze_clients`' result is kept by adding a column of the same name to the model
+(and a migration); the recompute maps result columns to state columns by name. The
+churn-risk band the card shows is part of the tracked state, so its thresholds are
+defined here.
 """
 
 from __future__ import annotations
