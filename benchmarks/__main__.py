@@ -16,6 +16,7 @@ BENCHMARKS = {
     "search": ["--clients", "100000"],
     "pushes": ["--managers", "1000", "--clients-per-manager", "200"],
     "demo_data": ["--clients", "100000"],
+    "recompute": ["--clients", "50000"],
 }
 
 

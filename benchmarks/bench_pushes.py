@@ -45,10 +45,10 @@ from services.clock import FixedClock
 from services.db.engine import make_engine, make_session_factory
 from services.db.models import (
     Client,
+    ClientSegment,
     Delivery,
     Role,
     SegmentationRun,
-    SegmentSnapshot,
     User,
 )
 from services.db.schema import upgrade
@@ -187,7 +187,7 @@ async def load_base(url: str, managers: int, per_manager: int, seed: int = 7) ->
         for rows in _chunks(clients):
             await connection.execute(insert(Client), rows)
         for rows in _chunks(snapshots):
-            await connection.execute(insert(SegmentSnapshot), rows)
+            await connection.execute(insert(ClientSegment), rows)
     await engine.dispose()
     return time.perf_counter() - started
 

@@ -36,10 +36,11 @@ from demo_data.vocabulary import DEMO_TELEGRAM_IDS, DEMO_USERS
 from services.db.models import (
     Client,
     ClientPhone,
+    ClientSegment,
     Interaction,
     Role,
     SegmentationRun,
-    SegmentSnapshot,
+    SegmentHistory,
     Transaction,
     User,
 )
@@ -340,14 +341,20 @@ async def _wipe(session: AsyncSession) -> bool:
     # would show the last run with its segments gone.
     runs = (
         await session.scalars(
-            select(SegmentSnapshot.run_id).where(SegmentSnapshot.client_id.in_(demo_ids)).distinct()
+            select(ClientSegment.run_id).where(ClientSegment.client_id.in_(demo_ids)).distinct()
         )
     ).all()
-    for model in (Transaction, Interaction, ClientPhone, SegmentSnapshot):
+    for model in (Transaction, Interaction, ClientPhone, ClientSegment, SegmentHistory):
         table = _table(model)
         await session.execute(delete(table).where(table.c.client_id.in_(demo_ids)))
+    runs = [run for run in runs if run is not None]
     if runs:
-        still_used = select(SegmentSnapshot.run_id).distinct().scalar_subquery()
+        still_used = (
+            select(ClientSegment.run_id)
+            .where(ClientSegment.run_id.is_not(None))
+            .distinct()
+            .scalar_subquery()
+        )
         runs_table = _table(SegmentationRun)
         await session.execute(
             delete(runs_table).where(

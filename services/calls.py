@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from services.access import Viewer, load_client_for
 from services.clients import ClientCard, build_card, latest_snapshot
-from services.db.models import Channel, Client, Interaction, Outcome, SegmentSnapshot
+from services.db.models import Channel, Client, ClientSegment, Interaction, Outcome
 from services.errors import AccessDenied, InteractionNotFound, InvalidNextContact, UndoExpired
 from services.settings_store import load_segmentation_settings
 from services.uow import UnitOfWork
@@ -107,7 +107,7 @@ class LoggedCall:
     card: ClientCard
 
 
-async def _cadence_days(uow: UnitOfWork, client: Client, snapshot: SegmentSnapshot | None) -> int:
+async def _cadence_days(uow: UnitOfWork, client: Client, snapshot: ClientSegment | None) -> int:
     settings = await load_segmentation_settings(uow)
     if snapshot is not None and snapshot.cadence_days and snapshot.cadence_days > 0:
         days = snapshot.cadence_days

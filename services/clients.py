@@ -7,44 +7,25 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, select
 
 from services.access import Viewer, can_see, ensure_can_set_vip, load_client_for
 from services.db.models import (
     Client,
     ClientNote,
     ClientPhone,
+    ClientSegment,
     Interaction,
     Role,
-    SegmentSnapshot,
     Transaction,
     User,
 )
 from services.errors import AccessDenied, ClientNotFound
+from services.segment_state import ChurnRisk, churn_risk, current_segment, current_segment_join
 from services.uow import UnitOfWork
 
 HISTORY_PAGE_SIZE = 8
 VIP_REASON_MAX_LENGTH = 300  # clients.vip_reason is String(300)
-LOW_RISK_P_ALIVE = 0.8
-MEDIUM_RISK_P_ALIVE = 0.5
-
-
-class ChurnRisk(StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-
-
-def churn_risk(p_alive: float | None) -> ChurnRisk | None:
-    """Words for P(alive): at least 0.8 is low risk, at least 0.5 medium, below that high."""
-    if p_alive is None:
-        return None
-    if p_alive >= LOW_RISK_P_ALIVE:
-        return ChurnRisk.LOW
-    if p_alive >= MEDIUM_RISK_P_ALIVE:
-        return ChurnRisk.MEDIUM
-    return ChurnRisk.HIGH
 
 
 def one_year_before(day: date) -> date:
@@ -118,17 +99,12 @@ class ClientCard:
         return self.snapshot.status if self.snapshot else None
 
 
-async def latest_snapshot(uow: UnitOfWork, client_id: int) -> SegmentSnapshot | None:
-    """The snapshot with the greatest `as_of` for the client."""
-    return await uow.session.scalar(
-        select(SegmentSnapshot)
-        .where(SegmentSnapshot.client_id == client_id)
-        .order_by(SegmentSnapshot.as_of.desc())
-        .limit(1)
-    )
+async def latest_snapshot(uow: UnitOfWork, client_id: int) -> ClientSegment | None:
+    """The client's current segment state (its latest run's)."""
+    return await current_segment(uow.session, client_id)
 
 
-def _snapshot_view(row: SegmentSnapshot | None) -> SnapshotView | None:
+def _snapshot_view(row: ClientSegment | None) -> SnapshotView | None:
     if row is None:
         return None
     return SnapshotView(
@@ -173,12 +149,7 @@ async def build_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datet
     session = uow.session
     purchases = select(Transaction).where(Transaction.client_id == client_id)
     newest = purchases.order_by(Transaction.date.desc(), Transaction.id.desc()).limit(1)
-    snapshot_row = aliased(SegmentSnapshot)
-    latest_as_of = (
-        select(func.max(SegmentSnapshot.as_of))
-        .where(SegmentSnapshot.client_id == client_id)
-        .scalar_subquery()
-    )
+    snapshot_row = ClientSegment
     # One round trip for the client, its owner, latest snapshot and purchase figures.
     row = (
         await session.execute(
@@ -193,10 +164,7 @@ async def build_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datet
                 .scalar_subquery(),
             )
             .outerjoin(User, User.id == Client.owner_id)
-            .outerjoin(
-                snapshot_row,
-                and_(snapshot_row.client_id == Client.id, snapshot_row.as_of == latest_as_of),
-            )
+            .outerjoin(snapshot_row, current_segment_join())
             .where(Client.id == client_id)
         )
     ).first()

@@ -11,9 +11,9 @@ Definitions:
 - *overdue*: the manager's clients whose `next_due_on` is before today.
 - *new / lost / returned clients and revenue from new vs existing clients*: month to date
   and last month, exactly as `services.analytics.monthly_accounting` defines them.
-- *notable migrations*: between the two latest snapshot dates, clients that fell from A to
+- *notable migrations*: between the two latest run dates, clients that fell from A to
   B or C, or from X to Z (`services.analytics.segment_migrations`).
-- *at risk*: the latest snapshot of each client flagged at risk, by revenue at risk.
+- *at risk*: clients whose current segment state is flagged at risk, by revenue at risk.
 """
 
 from __future__ import annotations
@@ -27,18 +27,19 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy import func, select
 
-from services.analytics import monthly_accounting, segment_migrations
+from services.analytics import monthly_accounting
 from services.calendar import WorkCalendar, load_calendar
 from services.db.models import (
     Channel,
     Client,
+    ClientSegment,
     Interaction,
     Role,
-    SegmentSnapshot,
     Transaction,
     User,
 )
 from services.errors import AccessDenied
+from services.segment_state import latest_migrations
 from services.settings_store import load_segmentation_settings
 from services.uow import UnitOfWork
 from services.zones import resolve_zone
@@ -257,21 +258,6 @@ async def _client_flow(uow: UnitOfWork, today: date) -> tuple[ClientFlow, Client
     return this_month, last_month
 
 
-async def _snapshot_frame(uow: UnitOfWork, as_of: date) -> pd.DataFrame:
-    rows = (
-        await uow.session.execute(
-            select(
-                SegmentSnapshot.client_id,
-                SegmentSnapshot.abc,
-                SegmentSnapshot.xyz,
-                SegmentSnapshot.status,
-                SegmentSnapshot.revenue,
-            ).where(SegmentSnapshot.as_of == as_of)
-        )
-    ).all()
-    return pd.DataFrame(rows, columns=["client_id", "abc", "xyz", "status", "revenue"])
-
-
 def is_notable(abc_from: Any, abc_to: Any, xyz_from: Any, xyz_to: Any) -> bool:
     """A fall from A to B or C, or from X to Z."""
     return (abc_from == "A" and abc_to in ("B", "C")) or (xyz_from == "X" and xyz_to == "Z")
@@ -293,18 +279,11 @@ async def _names(uow: UnitOfWork, client_ids: list[int]) -> dict[int, tuple[str,
 async def _migrations(
     uow: UnitOfWork, top: int
 ) -> tuple[tuple[date, date] | None, int, tuple[NotableMigration, ...]]:
-    dates = (
-        await uow.session.scalars(
-            select(SegmentSnapshot.as_of).distinct().order_by(SegmentSnapshot.as_of.desc()).limit(2)
-        )
-    ).all()
-    if len(dates) < 2:
+    latest = await latest_migrations(uow.session)
+    if latest.dates is None:
         return None, 0, ()
-    later, earlier = dates
-    previous = await _snapshot_frame(uow, earlier)
-    current = await _snapshot_frame(uow, later)
-    moved = segment_migrations(previous.drop(columns="revenue"), current.drop(columns="revenue"))
-    revenue = dict(zip(previous["client_id"], previous["revenue"], strict=True))
+    moved = latest.migrations
+    revenue = dict(zip(moved["client_id"], moved["revenue_from"], strict=True))
     notable = [
         record
         for record in moved.astype(object).where(moved.notna(), None).to_dict("records")
@@ -326,25 +305,11 @@ async def _migrations(
         )
         for r in shown
     )
-    return (earlier, later), len(notable), items
+    return latest.dates, len(notable), items
 
 
 async def _at_risk(uow: UnitOfWork, top: int) -> tuple[int, Decimal, tuple[RiskClient, ...]]:
-    latest = (
-        select(SegmentSnapshot.client_id, func.max(SegmentSnapshot.as_of).label("as_of"))
-        .group_by(SegmentSnapshot.client_id)
-        .subquery()
-    )
-    flagged = (
-        select(SegmentSnapshot)
-        .join(
-            latest,
-            (latest.c.client_id == SegmentSnapshot.client_id)
-            & (latest.c.as_of == SegmentSnapshot.as_of),
-        )
-        .where(SegmentSnapshot.at_risk.is_(True))
-        .subquery()
-    )
+    flagged = select(ClientSegment).where(ClientSegment.at_risk.is_(True)).subquery()
     count, total = (
         await uow.session.execute(
             select(func.count(), func.coalesce(func.sum(flagged.c.revenue_at_risk), 0))

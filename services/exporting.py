@@ -24,9 +24,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import aliased
 
-from services.db.models import Client, SegmentSnapshot, User
+from services.db.models import Client, ClientSegment, User
 from services.errors import DomainError
 from services.uow import UnitOfWork
 
@@ -84,32 +83,15 @@ def neutralize(text: str) -> str:
 
 
 def latest_segments() -> Any:
-    """Each client's newest segment snapshot, as a subquery (client_id, segment, ...).
-
-    The one place that knows how snapshots are stored, so a change of the storage
-    scheme changes only this function.
-    """
-    newest = (
-        select(SegmentSnapshot.client_id, func.max(SegmentSnapshot.as_of).label("as_of"))
-        .group_by(SegmentSnapshot.client_id)
-        .subquery("newest")
-    )
-    snapshot = aliased(SegmentSnapshot, name="snapshot")
-    return (
-        select(
-            snapshot.client_id,
-            snapshot.as_of,
-            snapshot.segment,
-            snapshot.status,
-            snapshot.p_alive,
-            snapshot.revenue,
-        )
-        .join(
-            newest,
-            (newest.c.client_id == snapshot.client_id) & (newest.c.as_of == snapshot.as_of),
-        )
-        .subquery("latest_segment")
-    )
+    """Each client's current segment state, as a subquery (client_id, segment, ...)."""
+    return select(
+        ClientSegment.client_id,
+        ClientSegment.as_of,
+        ClientSegment.segment,
+        ClientSegment.status,
+        ClientSegment.p_alive,
+        ClientSegment.revenue,
+    ).subquery("latest_segment")
 
 
 def _query(owner_id: int | None) -> Select[*tuple[Any, ...]]:

@@ -3,8 +3,7 @@
 `call_list`, `reactivation_list` and `risk_list` take an owner (None = everyone's) and
 run inside an open unit of work, so the scheduled pushes read all three in one; `list_page`
 is the viewer-aware, paged use case the bot shows. Segment fields come from each client's
-latest snapshot (the one with the greatest `as_of`); `revenue_12m` is that snapshot's
-window revenue.
+current segment state (`services.segment_state`); `revenue_12m` is its window revenue.
 
 Whom to call first (`CALL_ORDER`, the one rule for `/today` and the morning push): VIP
 first, then class A, then everyone else; inside each group the longest overdue first,
@@ -19,11 +18,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Select, case, func, select
 
 from services.access import Viewer
-from services.db.models import Client, SegmentSnapshot, User
+from services.db.models import Client, ClientSegment, User
+from services.segment_state import current_segment_join
 from services.uow import UnitOfWork
 
 LIST_PAGE_SIZE = 10
@@ -71,14 +70,8 @@ class ListPage:
     page_size: int = LIST_PAGE_SIZE
 
 
-_snapshot = aliased(SegmentSnapshot, name="latest_snapshot")
-_latest_as_of = (
-    select(func.max(SegmentSnapshot.as_of))
-    .where(SegmentSnapshot.client_id == Client.id)
-    .correlate(Client)
-    .scalar_subquery()
-)
-_snapshot_join = and_(_snapshot.client_id == Client.id, _snapshot.as_of == _latest_as_of)
+_snapshot = ClientSegment
+_snapshot_join = current_segment_join()
 _call_rank = case((Client.is_vip.is_(True), 0), (_snapshot.abc == "A", 1), else_=2)
 CALL_ORDER = (_call_rank, Client.next_due_on, Client.name, Client.id)
 

@@ -1,4 +1,4 @@
-"""`crmbot segment`: recompute segments from the database and store a snapshot."""
+"""`crmbot segment`: recompute segments from the database and store the clients' state."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ MIGRATIONS_SHOWN = 30
 
 def register(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
-        "segment", help="recompute ABC/XYZ segments, statuses and churn; store a snapshot"
+        "segment", help="recompute ABC/XYZ segments, statuses and churn; store the state"
     )
     parser.add_argument(
         "--as-of",
@@ -70,8 +70,13 @@ def render_outcome(outcome: SegmentationOutcome) -> str:
         lines.append(
             f"BG/NBD (weeks): r={m['r']:.4f} alpha={m['alpha']:.4f} a={m['a']:.4f} b={m['b']:.4f}"
         )
+    if outcome.phases:
+        took = sum(outcome.phases.values())
+        phases = ", ".join(f"{name} {seconds:.1f}" for name, seconds in outcome.phases.items())
+        lines.append(f"Computed in {took:.1f} s ({phases}).")
+    lines.append(f"History: {outcome.changed} clients changed their tracked state.")
     if outcome.previous_as_of is None:
-        lines.append("No earlier snapshot: no migrations to show.")
+        lines.append("No earlier run: no migrations to show.")
         return "\n".join(lines)
     lines.append(
         f"Migrations since {outcome.previous_as_of}: {len(outcome.migrations)} clients moved."

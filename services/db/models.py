@@ -222,23 +222,36 @@ class SegmentationRun(Base):
     model: Mapped[dict[str, Any]] = mapped_column(default=dict)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     n_clients: Mapped[int] = mapped_column(Integer, default=0)
+    # history rows the run wrote: clients whose tracked state changed on `as_of`
+    n_changed: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class SegmentSnapshot(Base):
-    """A client's segment as known on a date; one row per client and date, history kept."""
+class ClientSegment(Base):
+    """A client's current segment state: one row per client, rewritten by every run.
 
-    __tablename__ = "segment_snapshots"
+    What lists, cards, pushes and the digest read. Its columns are the snapshot
+    columns: a column named like a column of `analyze_clients`' result is stored
+    from it (see `services.segment_state`). `next_due` is NULL while there is
+    nothing to count a cadence from (no purchase, no logged contact): then the
+    client is due on every run's date.
+    """
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("segmentation_runs.id", ondelete="CASCADE"))
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    __tablename__ = "client_segments"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True
+    )
+    run_id: Mapped[int | None] = mapped_column(Integer)
     as_of: Mapped[date] = mapped_column(Date)
     abc: Mapped[str | None] = mapped_column(String(1))
     xyz: Mapped[str | None] = mapped_column(String(1))
     segment: Mapped[str | None] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(16))
+    risk: Mapped[str | None] = mapped_column(String(8))
     revenue: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    # window revenue at the client's run before `as_of`: what it was before a migration
+    previous_revenue: Mapped[Decimal | None] = mapped_column(MONEY)
     deal_cycle_days: Mapped[float | None] = mapped_column(Float)
     p_alive: Mapped[float | None] = mapped_column(Float)
     churn_probability: Mapped[float | None] = mapped_column(Float)
@@ -251,10 +264,37 @@ class SegmentSnapshot(Base):
     upsell: Mapped[bool] = mapped_column(Boolean, default=False)
     cross_sell: Mapped[list[Any]] = mapped_column(default=list)
 
-    __table_args__ = (
-        UniqueConstraint("client_id", "as_of", name="uq_segment_snapshots_client_as_of"),
-        Index("ix_segment_snapshots_as_of_segment", "as_of", "segment"),
+    # every run rewrites every row: half-empty pages keep those updates HOT (no index
+    # writes, no growth between VACUUMs)
+    __table_args__ = {"postgresql_with": {"fillfactor": 50}}  # noqa: RUF012
+
+
+class SegmentHistory(Base):
+    """A client's tracked state from `as_of` on: a row only on the dates it changed.
+
+    The state of a client as of a date is its row with the greatest `as_of` not
+    after that date. Tracked: ABC, XYZ, segment, status, churn risk band, the
+    at-risk and reactivation flags, cadence and next due date (NULL: due on each
+    run's date, as in `ClientSegment`).
+    """
+
+    __tablename__ = "segment_history"
+
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True
     )
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    abc: Mapped[str | None] = mapped_column(String(1))
+    xyz: Mapped[str | None] = mapped_column(String(1))
+    segment: Mapped[str | None] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(16))
+    risk: Mapped[str | None] = mapped_column(String(8))
+    at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
+    reactivation: Mapped[bool] = mapped_column(Boolean, default=False)
+    cadence_days: Mapped[int] = mapped_column(Integer)
+    next_due: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (Index("ix_segment_history_as_of", "as_of"),)
 
 
 class AppSetting(Base):

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, select, union
-from sqlalchemy.orm import aliased
 
 from services.access import Viewer, visible_clients
 from services.clients import ClientCard, build_card
-from services.db.models import Client, ClientPhone, SegmentSnapshot, User
+from services.db.models import Client, ClientPhone, ClientSegment, User
 from services.errors import AccessDenied, ClientNotFound
 from services.normalize import normalize_tax_id
 from services.search.index import PHONE_TAIL, SHORT_PHONE_TAIL, SearchIndex, SearchIndexStore
@@ -159,22 +158,14 @@ async def _load_hits(uow: UnitOfWork, viewer: Viewer, ids: list[int]) -> list[Se
 
 
 async def _in_segment(uow: UnitOfWork, ids: list[int], segment: str) -> list[int]:
-    """The ids (in their order) whose latest snapshot is in `segment`."""
-    latest = aliased(SegmentSnapshot)
-    newest = (
-        select(func.max(latest.as_of))
-        .where(latest.client_id == SegmentSnapshot.client_id)
-        .scalar_subquery()
-    )
+    """The ids (in their order) whose current segment is `segment`."""
     keep: set[int] = set()
     for start in range(0, len(ids), LOOKUP_CHUNK):
         chunk = ids[start : start + LOOKUP_CHUNK]
         keep.update(
             await uow.session.scalars(
-                select(SegmentSnapshot.client_id).where(
-                    SegmentSnapshot.client_id.in_(chunk),
-                    SegmentSnapshot.segment == segment,
-                    SegmentSnapshot.as_of == newest,
+                select(ClientSegment.client_id).where(
+                    ClientSegment.client_id.in_(chunk), ClientSegment.segment == segment
                 )
             )
         )

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pandas as pd
 import pytest
 
 from bot.app import Application, create_application
@@ -57,11 +58,11 @@ from services.db.models import (
     Outcome,
     Role,
     SegmentationRun,
-    SegmentSnapshot,
     Transaction,
     User,
 )
 from services.normalize import normalize_name
+from services.segment_state import store_states
 from services.uow import UnitOfWorkFactory
 from tests.e2e.sandbox_harness import SandboxClient, SandboxTimeout
 
@@ -249,28 +250,29 @@ async def seed_small_base(
         session.add(run)
         await uow.flush()
         segments = ["AX", "BY", "CZ", "AY", "BZ"]
-        for index, client in enumerate(clients):
-            session.add(
-                SegmentSnapshot(
-                    run_id=run.id,
-                    client_id=client.id,
-                    as_of=as_of,
-                    abc=segments[index][0],
-                    xyz=segments[index][1],
-                    segment=segments[index],
-                    status="active" if index != 2 else "lapsing",
-                    revenue=Decimal("30000.00") * (len(clients) - index),
-                    p_alive=0.9 - 0.15 * index,
-                    churn_probability=0.1 + 0.15 * index,
-                    cadence_days=14 + 7 * index,
-                    next_due=client.next_due_on,
-                    reactivation=index == 2,
-                    at_risk=index in (1, 2),
-                    revenue_at_risk=Decimal("15000.00") if index in (1, 2) else Decimal(0),
-                    upsell=index == 0,
-                    cross_sell=["Чай"] if _CLIENTS[index]["category"] == "Кофе" else [],
-                )
-            )
+        states = pd.DataFrame(
+            [
+                {
+                    "client_id": client.id,
+                    "abc": segments[index][0],
+                    "xyz": segments[index][1],
+                    "segment": segments[index],
+                    "status": "active" if index != 2 else "lapsing",
+                    "revenue": Decimal("30000.00") * (len(clients) - index),
+                    "p_alive": 0.9 - 0.15 * index,
+                    "churn_probability": 0.1 + 0.15 * index,
+                    "cadence_days": 14 + 7 * index,
+                    "next_due": client.next_due_on,
+                    "reactivation": index == 2,
+                    "at_risk": index in (1, 2),
+                    "revenue_at_risk": Decimal("15000.00") if index in (1, 2) else Decimal(0),
+                    "upsell": index == 0,
+                    "cross_sell": ["Чай"] if _CLIENTS[index]["category"] == "Кофе" else [],
+                }
+                for index, client in enumerate(clients)
+            ]
+        )
+        await store_states(session, run, states)
         ids = SeedIds(
             admin=people[ADMIN].id,
             head=people[HEAD].id,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from services.db.models import Client, ClientPhone, SegmentationRun, SegmentSnapshot
+from services.db.models import Client, ClientPhone, ClientSegment, SegmentationRun
 from services.db.versions import clients_changed
 from services.normalize import normalize_name
 from tests.e2e.bot_harness import (
@@ -78,7 +78,7 @@ async def cases(bot_app: BotHarness, seed: SeedIds) -> dict[str, int]:
             ids[f"{name}|{city}"] = client.id
             if segment:
                 uow.session.add(
-                    SegmentSnapshot(
+                    ClientSegment(
                         run_id=run.id,
                         client_id=client.id,
                         as_of=AS_OF,

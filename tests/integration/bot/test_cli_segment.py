@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import main
-from services.db.models import Client, SegmentSnapshot, Transaction
+from services.db.models import Client, ClientSegment, Transaction
 from services.settings_store import load_segmentation_settings
 from services.uow import UnitOfWorkFactory
 
@@ -48,7 +48,7 @@ async def test_config_is_stored_and_used(
     async with uow_factory() as uow:
         snapshot = (
             await uow.session.execute(
-                select(SegmentSnapshot).where(SegmentSnapshot.client_id == client_id)
+                select(ClientSegment).where(ClientSegment.client_id == client_id)
             )
         ).scalar_one()
     assert (snapshot.segment, snapshot.cadence_days) == ("AZ", 5)

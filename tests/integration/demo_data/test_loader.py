@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import date
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -22,11 +23,11 @@ from services.db.models import (
     ClientPhone,
     Interaction,
     SegmentationRun,
-    SegmentSnapshot,
     Transaction,
     User,
 )
 from services.errors import DemoDataConflict
+from services.segment_state import store_states
 from services.segmentation import recompute_segments
 from services.uow import UnitOfWorkFactory
 
@@ -157,15 +158,8 @@ async def test_second_run_does_nothing_and_reset_reloads(uow_factory: UnitOfWork
         uow.session.add_all([demo_run, real_run])
         await uow.flush()
         for run, client_id in ((demo_run, demo_client), (real_run, real.id)):
-            uow.session.add(
-                SegmentSnapshot(
-                    run_id=run.id,
-                    client_id=client_id,
-                    as_of=AS_OF,
-                    status="active",
-                    cadence_days=30,
-                )
-            )
+            states = pd.DataFrame({"client_id": [client_id], "status": ["active"]})
+            await store_states(uow.session, run, states.assign(cadence_days=30))
         await uow.commit()
         real_run_id, demo_run_id = real_run.id, demo_run.id
 

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
+
 from services.access import Viewer
 from services.db.models import (
     Channel,
@@ -16,12 +18,12 @@ from services.db.models import (
     Outcome,
     Role,
     SegmentationRun,
-    SegmentSnapshot,
     Transaction,
     User,
 )
 from services.db.versions import clients_changed
 from services.normalize import normalize_name
+from services.segment_state import store_states
 from services.uow import UnitOfWorkFactory
 
 # Monday 2 March 2026, 12:00 in Moscow
@@ -76,7 +78,7 @@ async def add_snapshot(
         run = SegmentationRun(as_of=as_of)
         uow.session.add(run)
         await uow.flush()
-        uow.session.add(SegmentSnapshot(run_id=run.id, client_id=client_id, as_of=as_of, **values))
+        await store_states(uow.session, run, pd.DataFrame([{"client_id": client_id, **values}]))
         await uow.commit()
 
 

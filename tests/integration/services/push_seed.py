@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
+
 from services.db.models import (
     Channel,
     Client,
@@ -13,10 +15,10 @@ from services.db.models import (
     Outcome,
     Role,
     SegmentationRun,
-    SegmentSnapshot,
     Transaction,
     User,
 )
+from services.segment_state import store_states
 from services.uow import UnitOfWorkFactory
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
@@ -76,7 +78,7 @@ async def add_snapshot(
         run = SegmentationRun(as_of=as_of)
         uow.session.add(run)
         await uow.flush()
-        uow.session.add(SegmentSnapshot(run_id=run.id, client_id=client_id, as_of=as_of, **values))
+        await store_states(uow.session, run, pd.DataFrame([{"client_id": client_id, **values}]))
         await uow.commit()
 
 

@@ -6,7 +6,14 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from services.analytics.settings import SegmentationSettings
-from services.db.models import Client, Interaction, SegmentSnapshot, Transaction, User
+from services.db.models import (
+    Client,
+    ClientSegment,
+    Interaction,
+    SegmentHistory,
+    Transaction,
+    User,
+)
 from services.segmentation import recompute_segments
 from services.settings_store import load_segmentation_settings, save_segmentation_settings
 from services.uow import UnitOfWorkFactory
@@ -59,7 +66,7 @@ async def test_snapshot_is_stored_and_next_due_set(uow_factory: UnitOfWorkFactor
     assert outcome.previous_as_of is None
     async with uow_factory() as uow:
         snapshots = {
-            s.client_id: s for s in (await uow.session.execute(select(SegmentSnapshot))).scalars()
+            s.client_id: s for s in (await uow.session.execute(select(ClientSegment))).scalars()
         }
         clients = {c.id: c for c in (await uow.session.execute(select(Client))).scalars()}
     big = snapshots[ids["big"]]
@@ -85,7 +92,7 @@ async def test_history_is_kept_and_migrations_reported(uow_factory: UnitOfWorkFa
     async with uow_factory() as uow:
         dates = (
             await uow.session.execute(
-                select(SegmentSnapshot.as_of).where(SegmentSnapshot.client_id == ids["big"])
+                select(SegmentHistory.as_of).where(SegmentHistory.client_id == ids["big"])
             )
         ).scalars()
         assert sorted(dates) == [date(2026, 12, 31), date(2027, 12, 31)]
@@ -106,7 +113,7 @@ async def test_stored_settings_change_the_result(uow_factory: UnitOfWorkFactory)
     async with uow_factory() as uow:
         small = (
             await uow.session.execute(
-                select(SegmentSnapshot).where(SegmentSnapshot.client_id == ids["small"])
+                select(ClientSegment).where(ClientSegment.client_id == ids["small"])
             )
         ).scalar_one()
     assert small.cadence_days == 120
