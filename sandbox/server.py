@@ -9,7 +9,7 @@ from typing import Self
 
 from aiohttp import web
 
-from sandbox import bot_api, control
+from sandbox import bot_api, control, webapp
 from sandbox.bot_api import STATE_KEY
 from sandbox.config import SandboxConfig
 from sandbox.logs import RedactingAccessLogger, install_token_redaction
@@ -39,6 +39,7 @@ def create_app(
     bot_api.add_routes(app)
     control.add_routes(app)
     app.router.add_get("/", _index)
+    app.router.add_get("/sandbox/telegram-web-app.js", _web_app_script)
     app.router.add_static("/static/", str(_STATIC), append_version=False)
 
     async def release_long_polls(_: web.Application) -> None:
@@ -61,6 +62,18 @@ def create_app(
 
 async def _index(_: web.Request) -> web.StreamResponse:
     return web.FileResponse(str(_STATIC / "index.html"), headers={"Cache-Control": "no-cache"})
+
+
+async def _web_app_script(_: web.Request) -> web.StreamResponse:
+    # Any Mini App origin may load it, as it loads Telegram's own script.
+    return web.FileResponse(
+        str(webapp.WEB_APP_SCRIPT),
+        headers={
+            "Cache-Control": "no-cache",
+            "Access-Control-Allow-Origin": "*",
+            "Content-Type": "text/javascript; charset=utf-8",
+        },
+    )
 
 
 class Sandbox:

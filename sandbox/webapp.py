@@ -15,11 +15,14 @@ import hmac
 import json
 import secrets
 from collections.abc import Mapping
+from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
 
-WEB_APP_VERSION = "8.0"
-PLATFORM = "weba"  # what Telegram's own web client reports
+WEB_APP_VERSION = "7.0"
+PLATFORM = "web"
+# A telegram-web-app.js subset that needs no network; served at /sandbox/telegram-web-app.js.
+WEB_APP_SCRIPT = resources.files("sandbox") / "static" / "telegram-web-app.js"
 
 # Telegram's theme parameters; the web chat passes the set matching its own theme.
 THEMES: dict[str, dict[str, str]] = {

@@ -62,7 +62,7 @@ async def _start(command: list[str], *args: str) -> tuple[asyncio.subprocess.Pro
         cwd=ROOT,
     )
     assert process.stdout is not None
-    line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+    line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
     assert line.startswith("Bot API sandbox: "), line
     return process, line.split()[3]
 

@@ -199,3 +199,17 @@ async def test_send_data_from_a_keyboard_button_reaches_the_bot(world: World) ->
         await client.send_web_app_data(ANN, "x", "Forged")
     with pytest.raises(AssertionError, match="1-4096 bytes"):
         await client.send_web_app_data(ANN, "я" * 2049, "Report")
+
+
+async def test_the_telegram_web_app_script_is_served_to_any_mini_app_origin(world: World) -> None:
+    sandbox, client, _ = world
+
+    async with client.session.get(f"{sandbox.base_url}/sandbox/telegram-web-app.js") as response:
+        script = await response.text()
+        headers = response.headers
+
+    assert response.status == 200
+    assert headers["Content-Type"].startswith("text/javascript")
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert "window.Telegram.WebApp = WebApp" in script
+    assert "tgWebAppData" in script

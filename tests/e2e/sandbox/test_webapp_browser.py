@@ -74,12 +74,50 @@ MINI_APP = """<!doctype html>
 """
 
 
+# The same app written against Telegram.WebApp, with the sandbox's telegram-web-app.js.
+SHIM_APP = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Test Mini App (telegram-web-app.js)</title>
+<script src="{sandbox}/sandbox/telegram-web-app.js"></script></head>
+<body>
+<h1 id="user">?</h1>
+<p id="signature">checking</p>
+<p id="theme"></p>
+<p id="css"></p>
+<button id="send" type="button">Send report</button>
+<button id="close" type="button">Close</button>
+<script>
+  const app = window.Telegram.WebApp;
+  const user = app.initDataUnsafe.user || {{}};
+  const show = () => {{
+    const theme = `${{app.colorScheme}} ${{app.themeParams.bg_color}}`;
+    document.getElementById("theme").textContent = theme;
+    document.getElementById("css").textContent =
+      getComputedStyle(document.documentElement).getPropertyValue("--tg-theme-bg-color").trim();
+  }};
+  document.getElementById("user").textContent = `${{user.first_name}} ${{user.id}}`;
+  show();
+  app.onEvent("themeChanged", show);
+  fetch("verify", {{ method: "POST", body: app.initData }})
+    .then((response) => response.text())
+    .then((text) => {{ document.getElementById("signature").textContent = text; }});
+  document.getElementById("close").onclick = () => app.close();
+  document.getElementById("send").onclick = () => app.sendData(JSON.stringify({{ calls: 7 }}));
+  app.expand();
+  app.ready();
+</script>
+</body></html>
+"""
+
+
 @asynccontextmanager
-async def mini_app_server() -> AsyncIterator[str]:
+async def mini_app_server(sandbox_url: str) -> AsyncIterator[str]:
     """The Mini App on its own origin, as the bot's web server would serve it."""
 
     async def page(_: web.Request) -> web.Response:
         return web.Response(text=MINI_APP, content_type="text/html")
+
+    async def shim_page(_: web.Request) -> web.Response:
+        return web.Response(text=SHIM_APP.format(sandbox=sandbox_url), content_type="text/html")
 
     async def verify(request: web.Request) -> web.Response:
         try:
@@ -91,6 +129,8 @@ async def mini_app_server() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/app/", page)
     app.router.add_post("/app/verify", verify)
+    app.router.add_get("/shim/", shim_page)
+    app.router.add_post("/shim/verify", verify)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -100,14 +140,15 @@ async def mini_app_server() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-def build_router(url: str) -> Router:
+def build_router(url: str, shim_url: str) -> Router:
+    """The inline button opens the bare page; the menu and keyboard buttons the shim's."""
     router = Router(name="mini-app-demo")
 
     @router.message(CommandStart())
     async def start(message: Message, bot: Bot) -> None:
         await bot.set_chat_menu_button(
             chat_id=message.chat.id,
-            menu_button=MenuButtonWebApp(text="Дашборд", web_app=WebAppInfo(url=url)),
+            menu_button=MenuButtonWebApp(text="Дашборд", web_app=WebAppInfo(url=shim_url)),
         )
         await message.answer(
             "Your team today",
@@ -120,7 +161,7 @@ def build_router(url: str) -> Router:
         await message.answer(
             "Or send a report",
             reply_markup=ReplyKeyboardMarkup(
-                keyboard=[[KeyboardButton(text="Report", web_app=WebAppInfo(url=url))]],
+                keyboard=[[KeyboardButton(text="Report", web_app=WebAppInfo(url=shim_url))]],
                 resize_keyboard=True,
             ),
         )
@@ -136,12 +177,12 @@ def build_router(url: str) -> Router:
 async def test_mini_app_opens_beside_the_chat_signed_for_the_person() -> None:
     config = SandboxConfig(identities=PEOPLE, limits=LimitsConfig(rate_limit=False))
     async with (
-        mini_app_server() as origin,
         Sandbox(config) as sandbox,
+        mini_app_server(sandbox.base_url) as origin,
         async_api.async_playwright() as playwright,
     ):
         dp = Dispatcher()
-        dp.include_router(build_router(f"{origin}/app/"))
+        dp.include_router(build_router(f"{origin}/app/", f"{origin}/shim/"))
         async with run_polling(dp, sandbox.base_url):
             browser = await playwright.chromium.launch(
                 executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
@@ -188,13 +229,24 @@ async def _walk_through(browser: object, base_url: str, origin: str) -> None:
     await frame.locator("#close").click()
     await panel.wait_for(state="hidden", timeout=5000)
 
-    # The menu button, in the dark theme: theme params follow the web chat.
+    # The menu button opens the page built on telegram-web-app.js, in the dark theme: the theme
+    # params follow the web chat, live, and Telegram.WebApp.close() closes the panel.
     await page.click("#theme-toggle")
     menu = page.locator("#menu-web-app")
     await menu.wait_for(state="visible", timeout=5000)
     assert await menu.inner_text() == "Дашборд"
     await menu.click()
-    await frame.locator("#theme", has_text="#212121").wait_for(timeout=5000)
+    await frame.locator("#user", has_text="Борис 102").wait_for(timeout=5000)
+    await frame.locator("#signature", has_text="valid").wait_for(timeout=5000)
+    await frame.locator("#theme", has_text="dark #212121").wait_for(timeout=5000)
+    assert await frame.locator("#css").inner_text() == "#212121"
+    await page.locator("#webapp-status:empty").wait_for(state="attached", timeout=5000)
+    await page.click("#theme-toggle")
+    await frame.locator("#theme", has_text="light #ffffff").wait_for(timeout=5000)
+    await frame.locator("#close").click()
+    await panel.wait_for(state="hidden", timeout=5000)
+    await menu.click()
+    await frame.locator("#user", has_text="Борис 102").wait_for(timeout=5000)
     await page.click("#webapp-close")
     await panel.wait_for(state="hidden", timeout=5000)
 

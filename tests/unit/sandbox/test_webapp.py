@@ -72,7 +72,7 @@ def test_launch_url_has_the_fragment_telegram_web_app_js_reads(theme: str) -> No
     launch = {key: values[0] for key, values in parse_qs(parts.fragment).items()}
     assert launch["tgWebAppData"] == init_data
     assert launch["tgWebAppVersion"] == webapp.WEB_APP_VERSION
-    assert launch["tgWebAppPlatform"] == "weba"
+    assert (launch["tgWebAppVersion"], launch["tgWebAppPlatform"]) == ("7.0", "web")
     assert json.loads(launch["tgWebAppThemeParams"]) == webapp.THEMES[theme]
     check_init_data(launch["tgWebAppData"], TOKEN)
 
