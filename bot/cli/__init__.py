@@ -7,9 +7,29 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import analyze, demo, demo_data, importing, migrate, run, segment, users
+from bot.cli import (
+    analyze,
+    demo,
+    demo_data,
+    importing,
+    migrate,
+    run,
+    segment,
+    users,
+    webhook_secret,
+)
 
-COMMAND_MODULES = (migrate, importing, demo_data, demo, run, analyze, segment, users)
+COMMAND_MODULES = (
+    migrate,
+    importing,
+    demo_data,
+    demo,
+    run,
+    webhook_secret,
+    analyze,
+    segment,
+    users,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

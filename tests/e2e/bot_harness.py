@@ -77,7 +77,7 @@ ANNA = 2001
 JOHN = 2002
 STRANGER = 900000001  # the sandbox's "unknown person" (language en)
 
-_LOGGERS = ("aiogram.event", "aiogram.dispatcher", "handlers.errors")
+_LOGGERS = ("aiogram.event", "aiogram.dispatcher", "handlers.errors", "bot.runtime.updates")
 
 
 # --- The small known base ---------------------------------------------------------------
