@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -27,9 +28,17 @@ from sandbox.errors import (
     too_many_requests,
     unauthorized,
 )
-from sandbox.limits import check_inline_keyboard, check_text_length
+from sandbox.limits import check_inline_keyboard, check_text_length, check_web_app_url
 from sandbox.media import guess_mime_type, image_mime_type, image_size
-from sandbox.state import Chat, Content, Fault, SandboxState, StoredFile, StoredMessage
+from sandbox.state import (
+    Chat,
+    Content,
+    Fault,
+    SandboxState,
+    StoredFile,
+    StoredMessage,
+    Webhook,
+)
 from sandbox.telegram_html import EntityParseError, parse_html
 
 logger = logging.getLogger(__name__)
@@ -349,22 +358,119 @@ async def get_updates(call: Call) -> list[dict[str, Any]]:
     )
 
 
+@dataclass(frozen=True)
+class Described:
+    """A result answered with Telegram's optional ``description`` ("Webhook was set")."""
+
+    result: Any
+    description: str
+
+
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+@method("setWebhook")
+async def set_webhook(call: Call) -> Described:
+    params = call.params
+    url = (params.text("url") or "").strip()
+    drop = params.flag("drop_pending_updates")
+    if not url:
+        # Telegram: "Use an empty string to remove webhook integration".
+        existed = call.state.delete_webhook(drop_pending_updates=drop)
+        return Described(True, "Webhook was deleted" if existed else "Webhook is already deleted")
+    _check_webhook_url(url)
+    secret = params.text("secret_token")
+    if secret is not None and not _SECRET_TOKEN.fullmatch(secret):
+        raise bad_request("secret token contains unallowed characters")
+    max_connections = params.integer("max_connections")
+    allowed = params.json("allowed_updates", "can't parse allowed updates JSON")
+    if allowed is not None and (
+        not isinstance(allowed, list) or not all(isinstance(kind, str) for kind in allowed)
+    ):
+        raise bad_request("can't parse allowed updates JSON")
+    previous = call.state.webhook
+    webhook = Webhook(
+        url=url,
+        token=call.token,
+        secret_token=secret,
+        # Telegram takes 1-100 and quietly clamps anything else.
+        max_connections=min(max(max_connections or 40, 1), 100),
+        allowed_updates=allowed if allowed is not None else None,
+        has_custom_certificate=params.file("certificate") is not None,
+        ip_address=params.text("ip_address"),
+    )
+    if previous is not None and previous.url == url:
+        # The same URL keeps its delivery history, as Telegram keeps last_error_*.
+        webhook.last_error_date = previous.last_error_date
+        webhook.last_error_message = previous.last_error_message
+        if allowed is None:
+            webhook.allowed_updates = previous.allowed_updates
+    call.state.set_webhook(webhook, drop_pending_updates=drop)
+    same = previous is not None and previous.url == url
+    return Described(True, "Webhook is already set" if same else "Webhook was set")
+
+
+def _check_webhook_url(url: str) -> None:
+    """Telegram's checks, except HTTPS and its four ports: the sandbox lives on loopback."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in {"http", "https"}:
+        raise bad_request("bad webhook: An HTTP or HTTPS URL must be provided for webhook")
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise bad_request("bad webhook: Invalid port specified") from error
+    if not parts.hostname:
+        raise bad_request("bad webhook: Failed to resolve host: Name or service not known")
+    if port == 0:
+        raise bad_request("bad webhook: Invalid port specified")
+
+
 @method("deleteWebhook")
-async def delete_webhook(call: Call) -> bool:
-    if call.params.flag("drop_pending_updates"):
-        call.state.drop_pending_updates()
-    return True
+async def delete_webhook(call: Call) -> Described:
+    drop = call.params.flag("drop_pending_updates")
+    existed = call.state.delete_webhook(drop_pending_updates=drop)
+    return Described(True, "Webhook was deleted" if existed else "Webhook is already deleted")
 
 
 @method("getWebhookInfo")
 async def get_webhook_info(call: Call) -> dict[str, Any]:
-    pending = len(call.state.updates)
-    return {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
+    return call.state.webhook_info()
 
 
-@method("setWebhook")
-async def set_webhook(call: Call) -> bool:
-    raise bad_request("webhooks are not supported by the sandbox; use getUpdates")
+@method("setChatMenuButton")
+async def set_chat_menu_button(call: Call) -> bool:
+    chat_id = await _menu_chat_id(call)
+    button = call.params.json("menu_button", "can't parse menu button JSON object")
+    if button is None:
+        button = {"type": "default"}
+    if not isinstance(button, dict):
+        raise bad_request("can't parse menu button JSON object")
+    button = _without_nulls(button)
+    kind = button.get("type")
+    if kind in {"default", "commands"}:
+        call.state.set_menu_button(chat_id, {"type": kind})
+        return True
+    if kind != "web_app":
+        raise bad_request("unsupported menu button type")
+    text = button.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise bad_request("menu button text must be non-empty")
+    web_app = button.get("web_app")
+    url = web_app.get("url") if isinstance(web_app, dict) else None
+    check_web_app_url(url, "menu button")
+    call.state.set_menu_button(chat_id, {"type": "web_app", "text": text, "web_app": {"url": url}})
+    return True
+
+
+@method("getChatMenuButton")
+async def get_chat_menu_button(call: Call) -> dict[str, Any]:
+    return call.state.menu_button(await _menu_chat_id(call))
+
+
+async def _menu_chat_id(call: Call) -> int | None:
+    if call.params.raw("chat_id") is None:
+        return None
+    return (await call.chat()).id
 
 
 @method("setMyCommands")
@@ -557,7 +663,7 @@ async def _accepted(call: Call) -> bool:
     return True
 
 
-for _name in ("setMyDescription", "setMyShortDescription", "setMyName", "setChatMenuButton"):
+for _name in ("setMyDescription", "setMyShortDescription", "setMyName"):
     method(_name)(_accepted)
 
 _NOT_MODIFIED = (
@@ -598,6 +704,10 @@ def _reply_keyboard(markup: dict[str, Any]) -> dict[str, Any]:
                 button = {"text": button}
             if not isinstance(button, dict) or not button.get("text"):
                 raise bad_request("can't parse keyboard button: Text must be non-empty")
+            if "web_app" in button:
+                web_app = button["web_app"]
+                url = web_app.get("url") if isinstance(web_app, dict) else None
+                check_web_app_url(url, "keyboard button")
             buttons.append(button)
         normalised.append(buttons)
     return {**markup, "keyboard": normalised}
@@ -626,6 +736,15 @@ def _fault_error(fault: Fault) -> ApiError:
     return ApiError(int(fault.error), description)
 
 
+async def run_method(state: SandboxState, token: str, name: str, params: Params) -> Any:
+    """Answer one Bot API method; raises :class:`ApiError` as Telegram would answer."""
+    handler = HANDLERS.get(name)
+    if handler is None:
+        raise not_found()
+    bot = state.bot_for_token(token)
+    return await handler(Call(state=state, params=params, token=token, bot=bot))
+
+
 async def handle_method(request: web.Request) -> web.StreamResponse:
     """``/bot{token}/{method}``: one Bot API call."""
     state = request.app[STATE_KEY]
@@ -636,6 +755,7 @@ async def handle_method(request: web.Request) -> web.StreamResponse:
     try:
         if not TOKEN_PATTERN.match(token):
             raise unauthorized()
+        state.learn_token(token)
         params = await Params.from_request(request)
         chat_id = params.raw("chat_id")
         fault = state.take_fault(name, _int_or_none(chat_id))
@@ -643,17 +763,32 @@ async def handle_method(request: web.Request) -> web.StreamResponse:
             if fault.error == "timeout":
                 return await _drop_connection(request, min(fault.hold, state.config.max_fault_hold))
             raise _fault_error(fault)
-        handler = HANDLERS.get(name)
-        if handler is None:
-            raise not_found()
-        bot = state.bot_for_token(token)
-        result = await handler(Call(state=state, params=params, token=token, bot=bot))
+        result = await run_method(state, token, name, params)
     except ApiError as error:
         state.stats.record_error(name, error.code)
         if error.code >= 500 or error.code == 404:
             logger.info("sandbox %s -> %s %s", name, error.code, error.description)
         return web.json_response(error.payload(), status=error.code)
+    if isinstance(result, Described):
+        return web.json_response(
+            {"ok": True, "result": result.result, "description": result.description}
+        )
     return web.json_response({"ok": True, "result": result})
+
+
+async def run_method_from_webhook_answer(
+    state: SandboxState, token: str, values: dict[str, Any], uploads: dict[str, Upload]
+) -> None:
+    """A method the bot put in its answer to a webhook POST; Telegram reports no result."""
+    sent_name = str(values.pop("method", ""))
+    name = CANONICAL.get(sent_name.lower(), sent_name)
+    state.stats.calls[name] += 1
+    state.webhook_stats.methods_in_responses += 1
+    try:
+        await run_method(state, token, name, Params(values, uploads))
+    except ApiError as error:
+        state.stats.record_error(name, error.code)
+        logger.info("sandbox webhook answer %s -> %s %s", name, error.code, error.description)
 
 
 async def handle_file(request: web.Request) -> web.StreamResponse:

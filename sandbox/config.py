@@ -69,3 +69,11 @@ class SandboxConfig:
     max_upload_bytes: int = 50 * 1024 * 1024
     max_download_bytes: int = 20 * 1024 * 1024
     max_pending_updates: int = 10_000
+    # Webhook delivery: a POST that has not answered within webhook_timeout seconds counts as
+    # failed (and is sent again, as Telegram does); retries back off from webhook_retry_initial,
+    # doubling per failure of the chat, up to webhook_retry_max seconds.
+    webhook_timeout: float = 10.0
+    webhook_retry_initial: float = 1.0
+    webhook_retry_max: float = 60.0
+    # The aiohttp access log (request lines, with bot tokens redacted); off for in-process use.
+    access_log: bool = False

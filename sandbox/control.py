@@ -13,8 +13,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from sandbox import webapp
 from sandbox.bot_api import CANONICAL, STATE_KEY
-from sandbox.errors import ControlError
+from sandbox.errors import ApiError, ControlError
+from sandbox.limits import check_web_app_url
 from sandbox.media import guess_mime_type
 from sandbox.state import Content, Fault, SandboxState, StoredMessage, command_entities
 
@@ -97,6 +99,8 @@ async def info(request: web.Request) -> web.Response:
             },
             "limits": asdict(config.limits),
             "strict_chats": config.strict_chats,
+            "webhook": state.webhook is not None,
+            "webapp_themes": webapp.THEMES,
         }
     )
 
@@ -316,6 +320,81 @@ async def reset(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def get_webhook(request: web.Request) -> web.Response:
+    return web.json_response(_state(request).webhook_json())
+
+
+async def redeliver(request: web.Request) -> web.Response:
+    try:
+        update_id = int(request.match_info["update_id"])
+    except ValueError as error:
+        raise ControlError(400, "update_id must be an integer") from error
+    update = _state(request).redeliver(update_id)
+    return web.json_response({"update_id": update_id, "update": update})
+
+
+async def menu_button(request: web.Request) -> web.Response:
+    return web.json_response(_state(request).menu_button(_user_id(request)))
+
+
+async def webapp_init_data(request: web.Request) -> web.Response:
+    """A correctly signed ``initData`` for this person, as if they opened a Mini App."""
+    user_id = _user_id(request)
+    state = _state(request)
+    query = request.query
+    theme = query.get("theme") or "light"
+    if theme not in webapp.THEMES:
+        raise ControlError(400, f"theme must be one of {sorted(webapp.THEMES)}")
+    source = query.get("source") or "menu"
+    if source not in {"inline", "menu", "keyboard"}:
+        raise ControlError(400, "source must be inline, menu or keyboard")
+    url = query.get("url")
+    if url:
+        try:
+            check_web_app_url(url, "Mini App")
+        except ApiError as error:
+            raise ControlError(400, error.description.removeprefix("Bad Request: ")) from error
+    token = state.bot_token(_query_int(request, "bot_id"))
+    auth_date = _query_int(request, "auth_date")
+    user = await state.person(user_id)
+    # Telegram gives a query_id (for answerWebAppQuery) to inline and menu buttons only.
+    query_id = webapp.new_query_id() if source != "keyboard" else None
+    fields = webapp.init_data_fields(
+        user,
+        token,
+        auth_date=state.now() if auth_date is None else auth_date,
+        query_id=query_id,
+        start_param=query.get("start_param") or None,
+    )
+    init_data = webapp.encode_init_data(fields)
+    return web.json_response(
+        {
+            "init_data": init_data,
+            "fields": fields,
+            "user": json.loads(fields["user"]),
+            "bot_id": int(token.split(":", 1)[0]),
+            "theme_params": webapp.THEMES[theme],
+            "launch_url": webapp.launch_url(url, init_data, theme) if url else None,
+        }
+    )
+
+
+async def post_web_app_data(request: web.Request) -> web.Response:
+    """``Telegram.WebApp.sendData`` from a Mini App opened by a reply keyboard button."""
+    user_id = _user_id(request)
+    body = await _json_body(request)
+    data, button_text = body.get("data"), body.get("button_text")
+    if not isinstance(data, str) or not isinstance(button_text, str) or not button_text:
+        raise ControlError(400, "data (str) and button_text (str) are required")
+    if not 1 <= len(data.encode("utf-8")) <= 4096:
+        # Telegram.WebApp.sendData refuses empty data and more than 4096 bytes.
+        raise ControlError(400, "data must be 1-4096 bytes")
+    message, update_id = await _state(request).add_web_app_data(
+        user_id, data, button_text, force=bool(body.get("force"))
+    )
+    return _created(request, message, update_id)
+
+
 async def download(request: web.Request) -> web.StreamResponse:
     stored = _state(request).files.get(request.match_info["file_id"])
     if stored is None:
@@ -351,3 +430,8 @@ def add_routes(app: web.Application) -> None:
     router.add_get("/sandbox/stats", stats)
     router.add_post("/sandbox/reset", reset)
     router.add_get("/sandbox/files/{file_id}", download)
+    router.add_get("/sandbox/webhook", get_webhook)
+    router.add_post("/sandbox/updates/{update_id}/redeliver", redeliver)
+    router.add_get("/sandbox/users/{user_id}/menu_button", menu_button)
+    router.add_get("/sandbox/users/{user_id}/webapp_init_data", webapp_init_data)
+    router.add_post("/sandbox/users/{user_id}/web_app_data", post_web_app_data)

@@ -6,6 +6,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from sandbox.config import LimitsConfig
 from sandbox.errors import bad_request, too_many_requests
@@ -124,6 +125,10 @@ def check_inline_keyboard(markup: Mapping[str, Any], config: LimitsConfig) -> No
                 check_callback_data(button["callback_data"], config)
             if "url" in button and not _is_button_url(button["url"]):
                 raise bad_request("BUTTON_URL_INVALID")
+            if "web_app" in button:
+                web_app = button["web_app"]
+                url = web_app.get("url") if isinstance(web_app, Mapping) else None
+                check_web_app_url(url, "inline keyboard button")
 
 
 def check_callback_data(data: Any, config: LimitsConfig) -> None:
@@ -132,6 +137,15 @@ def check_callback_data(data: Any, config: LimitsConfig) -> None:
     size = len(data.encode("utf-8"))
     if size == 0 or (config.enabled and size > config.max_callback_data_bytes):
         raise bad_request("BUTTON_DATA_INVALID")
+
+
+def check_web_app_url(url: Any, where: str) -> None:
+    """Mini App URLs: Telegram wants HTTPS; the sandbox, on loopback, takes HTTP as well."""
+    if not isinstance(url, str) or not url:
+        raise bad_request(f"{where} Web App URL must be non-empty")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise bad_request(f"{where} Web App URL '{url}' is invalid: Only HTTP(S) links are allowed")
 
 
 def _is_button_url(url: Any) -> bool:

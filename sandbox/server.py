@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 from types import TracebackType
 from typing import Self
@@ -11,7 +12,9 @@ from aiohttp import web
 from sandbox import bot_api, control
 from sandbox.bot_api import STATE_KEY
 from sandbox.config import SandboxConfig
+from sandbox.logs import RedactingAccessLogger, install_token_redaction
 from sandbox.state import SandboxState
+from sandbox.webhook import WebhookDelivery
 
 _STATIC = resources.files("sandbox") / "static"
 
@@ -21,10 +24,12 @@ def create_app(
 ) -> web.Application:
     """Build the sandbox application: Bot API, control API and the web chat.
 
-    Run it with ``web.run_app(create_app(config), host=..., port=...)`` or use :class:`Sandbox`.
+    Run it with ``web.run_app(create_app(config), host=..., port=...,
+    access_log_class=RedactingAccessLogger)`` or use :class:`Sandbox`.
     """
     config = config or (state.config if state else SandboxConfig())
     state = state or SandboxState(config)
+    install_token_redaction()
     # Uploads up to Telegram's 50 MB plus room for the multipart envelope.
     app = web.Application(
         client_max_size=config.max_upload_bytes + 1024 * 1024,
@@ -40,7 +45,17 @@ def create_app(
         # Held getUpdates and message polls would otherwise keep shutdown waiting.
         state.close()
 
+    delivery = WebhookDelivery(state)
+
+    async def start_delivery(_: web.Application) -> None:
+        await delivery.start()
+
+    async def stop_delivery(_: web.Application) -> None:
+        await delivery.stop()
+
+    app.on_startup.append(start_delivery)
     app.on_shutdown.append(release_long_polls)
+    app.on_cleanup.append(stop_delivery)
     return app
 
 
@@ -85,10 +100,12 @@ class Sandbox:
         self._used = True
         # handler_cancellation: a client that gave up (a stopped poller) frees its request at
         # once instead of holding a long poll until its timeout.
+        access_log = logging.getLogger("aiohttp.access") if self.config.access_log else None
         runner = web.AppRunner(
             self.app,
             handle_signals=False,
-            access_log=None,
+            access_log=access_log,
+            access_log_class=RedactingAccessLogger,
             handler_cancellation=True,
             shutdown_timeout=5.0,
         )

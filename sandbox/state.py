@@ -13,8 +13,8 @@ import logging
 import re
 import secrets
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,12 @@ _CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
 )
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+# Delivered updates remembered for POST /sandbox/updates/{id}/redeliver.
+_DELIVERED_HISTORY = 1000
 
 
 class Changes:
@@ -131,6 +137,7 @@ class StoredMessage:
     document: StoredFile | None = None
     voice: StoredFile | None = None
     reply_to: StoredMessage | None = None
+    web_app_data: dict[str, str] | None = None
     edit_date: int | None = None
     deleted: bool = False
 
@@ -158,6 +165,8 @@ class StoredMessage:
             body["caption"] = self.caption.plain
             if self.caption.entities:
                 body["caption_entities"] = self.caption.entities
+        if self.web_app_data is not None:
+            body["web_app_data"] = self.web_app_data
         if self.reply_markup is not None:
             body["reply_markup"] = self.reply_markup
         if nested and self.reply_to is not None and not self.reply_to.deleted:
@@ -201,6 +210,7 @@ class StoredMessage:
                 if self.voice
                 else None
             ),
+            "web_app_data": self.web_app_data,
             "edited": self.edit_date is not None,
             "edit_date": self.edit_date,
             "reply_to_message_id": self.reply_to.message_id if self.reply_to else None,
@@ -278,6 +288,66 @@ class Fault:
 
 
 @dataclass
+class Webhook:
+    """What ``setWebhook`` set: where updates go and how, plus the last delivery error."""
+
+    url: str
+    token: str
+    secret_token: str | None = None
+    max_connections: int = 40
+    allowed_updates: list[str] | None = None
+    has_custom_certificate: bool = False
+    ip_address: str | None = None
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+
+    def to_info(self, pending: int) -> dict[str, Any]:
+        """``WebhookInfo`` as getWebhookInfo answers it (absent fields left out, as Telegram)."""
+        info: dict[str, Any] = {
+            "url": self.url,
+            "has_custom_certificate": self.has_custom_certificate,
+            "pending_update_count": pending,
+            "max_connections": self.max_connections,
+        }
+        if self.ip_address:
+            info["ip_address"] = self.ip_address
+        if self.last_error_date is not None:
+            info["last_error_date"] = self.last_error_date
+            info["last_error_message"] = self.last_error_message
+        if self.allowed_updates is not None:
+            info["allowed_updates"] = list(self.allowed_updates)
+        return info
+
+
+@dataclass
+class WebhookStats:
+    deliveries: int = 0
+    failures: int = 0
+    redeliveries: int = 0
+    methods_in_responses: int = 0
+    peak_in_flight: int = 0
+    attempts: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=100))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "deliveries": self.deliveries,
+            "failures": self.failures,
+            "redeliveries": self.redeliveries,
+            "methods_in_responses": self.methods_in_responses,
+            "peak_in_flight": self.peak_in_flight,
+        }
+
+
+@dataclass
+class _ChatDelivery:
+    """Webhook delivery of one chat: its update in flight and its retry backoff."""
+
+    in_flight: int | None = None
+    failures: int = 0
+    retry_at: float = 0.0
+
+
+@dataclass
 class Stats:
     calls: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
@@ -326,6 +396,18 @@ class SandboxState:
         self.updates: list[dict[str, Any]] = []
         self.allowed_updates: frozenset[str] | None = None
         self.bot_user: dict[str, Any] | None = None
+        # Tokens learnt from the bots' own requests, by bot id: Mini App initData is signed
+        # with the token, exactly as Telegram does.
+        self.bot_tokens: dict[int, str] = {}
+        self.last_bot_id: int | None = None
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}
+        self.webhook: Webhook | None = None
+        self.webhook_stats = WebhookStats()
+        self.deliveries: dict[Hashable, _ChatDelivery] = {}
+        self.delivered: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        # Redelivered updates survive one getUpdates confirmation: the bot's offset is already
+        # past them, and Telegram would hand them out again after a lost confirmation.
+        self._sticky: set[int] = set()
         self.closed = False
         self._next_update_id = 1
         self._next_file_number = 1
@@ -414,6 +496,52 @@ class SandboxState:
             "username": self.config.bot_username,
         }
         return self.bot_user
+
+    def learn_token(self, token: str) -> None:
+        bot_id = int(token.split(":", 1)[0])
+        self.bot_tokens[bot_id] = token
+        self.last_bot_id = bot_id
+
+    def bot_token(self, bot_id: int | None = None) -> str:
+        """The token a bot used with this sandbox (the last bot seen by default)."""
+        wanted = self.last_bot_id if bot_id is None else bot_id
+        token = self.bot_tokens.get(wanted) if wanted is not None else None
+        if token is None:
+            if bot_id is not None:
+                raise ControlError(404, f"bot {bot_id} has not called the sandbox")
+            raise ControlError(
+                409, "no bot has called the sandbox yet, so its token (the signing key) is unknown"
+            )
+        return token
+
+    # Menu button and Mini Apps ----------------------------------------------------------------
+
+    def menu_button(self, chat_id: int | None) -> dict[str, Any]:
+        """The menu button a chat shows: its own, else the bot's default, else the commands."""
+        if chat_id is not None and chat_id in self.menu_buttons:
+            return dict(self.menu_buttons[chat_id])
+        return dict(self.menu_buttons.get(None) or {"type": "commands"})
+
+    def set_menu_button(self, chat_id: int | None, button: dict[str, Any]) -> None:
+        if button["type"] == "default":
+            self.menu_buttons.pop(chat_id, None)
+        else:
+            self.menu_buttons[chat_id] = button
+        for chat in self.chats.values() if chat_id is None else [self.chat(chat_id)]:
+            chat.touch()
+
+    async def add_web_app_data(
+        self, user_id: int, data: str, button_text: str, *, force: bool = False
+    ) -> tuple[StoredMessage, int]:
+        """``Telegram.WebApp.sendData`` from a Mini App opened by a reply keyboard button."""
+        chat = self.chat(user_id)
+        if not force and button_text not in _web_app_keyboard_buttons(chat.reply_keyboard):
+            raise ControlError(
+                400, f"the reply keyboard has no web_app button with the text {button_text!r}"
+            )
+        return await self.add_user_message(
+            user_id, web_app_data={"data": data, "button_text": button_text}
+        )
 
     # Messages ---------------------------------------------------------------------------------
 
@@ -542,6 +670,11 @@ class SandboxState:
 
     # Updates ----------------------------------------------------------------------------------
 
+    @property
+    def updates_changed(self) -> Changes:
+        """Wakes getUpdates long polls and the webhook delivery loop."""
+        return self._updates_changed
+
     def queue_update(self, kind: str, payload: dict[str, Any]) -> int:
         update_id = self._next_update_id
         self._next_update_id += 1
@@ -556,18 +689,38 @@ class SandboxState:
         if offset is None or offset == 0:
             return
         if offset > 0:
-            self.updates = [update for update in self.updates if update["update_id"] >= offset]
+            self.updates = [
+                update
+                for update in self.updates
+                if update["update_id"] >= offset or update["update_id"] in self._sticky
+            ]
         else:
             self.updates = self.updates[offset:]
 
     def drop_pending_updates(self) -> None:
         self.updates.clear()
+        self._sticky.clear()
+        for delivery in self.deliveries.values():
+            delivery.failures, delivery.retry_at = 0, 0.0
 
-    def _deliverable(self, limit: int) -> list[dict[str, Any]]:
+    def _deliverable(self, limit: int | None = None) -> list[dict[str, Any]]:
         allowed = self.allowed_updates
         # Telegram discards updates of types the bot opted out of instead of keeping them.
         self.updates = [update for update in self.updates if _allowed(_kind(update), allowed)]
-        return self.updates[:limit]
+        return self.updates if limit is None else self.updates[:limit]
+
+    def _remember_delivered(self, update: dict[str, Any]) -> None:
+        self._sticky.discard(update["update_id"])
+        self.delivered[update["update_id"]] = update
+        self.delivered.move_to_end(update["update_id"])
+        while len(self.delivered) > _DELIVERED_HISTORY:
+            self.delivered.popitem(last=False)
+
+    def set_allowed_updates(self, allowed_updates: Iterable[str] | None) -> None:
+        """As on Telegram, a bot's ``allowed_updates`` stays until it passes a new list."""
+        if allowed_updates is not None:
+            kinds = frozenset(allowed_updates)
+            self.allowed_updates = kinds or None
 
     async def get_updates(
         self,
@@ -579,9 +732,9 @@ class SandboxState:
         allowed_updates: Iterable[str] | None,
     ) -> list[dict[str, Any]]:
         """getUpdates: confirm, then answer at once or hold the request up to ``hold`` seconds."""
-        if allowed_updates is not None:
-            kinds = frozenset(allowed_updates)
-            self.allowed_updates = kinds or None
+        if self.webhook is not None:
+            raise ApiError(409, WEBHOOK_CONFLICT)
+        self.set_allowed_updates(allowed_updates)
         self.confirm_updates(offset)
         self.stats.polls_by_bot[token.split(":", 1)[0]] += 1
         previous = self._pollers.get(token)
@@ -596,14 +749,169 @@ class SandboxState:
             while True:
                 if poll.terminated:
                     raise ApiError(409, _CONFLICT)
+                if self.webhook is not None:
+                    raise ApiError(409, WEBHOOK_CONFLICT)
                 batch = self._deliverable(limit)
                 remaining = deadline - self.clock()
                 if batch or self.closed or remaining <= 0:
+                    for update in batch:
+                        self._remember_delivered(update)
                     return batch
                 await self._updates_changed.wait(remaining)
         finally:
             if self._pollers.get(token) is poll:
                 del self._pollers[token]
+
+    def redeliver(self, update_id: int) -> dict[str, Any]:
+        """Hand an already delivered update to the bot again, with the same ``update_id``.
+
+        This is what Telegram does when the bot's answer was lost (a webhook timeout, a crash
+        before the next getUpdates confirmed it): the bot must handle it only once.
+        """
+        if any(update["update_id"] == update_id for update in self.updates):
+            raise ControlError(409, f"update {update_id} is still waiting to be delivered")
+        update = self.delivered.get(update_id)
+        if update is None:
+            raise ControlError(404, f"update {update_id} was never delivered (or is forgotten)")
+        position = next(
+            (i for i, pending in enumerate(self.updates) if pending["update_id"] > update_id),
+            len(self.updates),
+        )
+        # In id order: a poller's next offset then covers the newer updates too.
+        self.updates.insert(position, update)
+        self._sticky.add(update_id)
+        self.webhook_stats.redeliveries += 1
+        self._updates_changed.notify()
+        return update
+
+    # Webhook ----------------------------------------------------------------------------------
+
+    def set_webhook(self, webhook: Webhook, *, drop_pending_updates: bool) -> None:
+        self.webhook = webhook
+        self.set_allowed_updates(webhook.allowed_updates)
+        if drop_pending_updates:
+            self.drop_pending_updates()
+        for delivery in self.deliveries.values():
+            delivery.failures, delivery.retry_at = 0, 0.0
+        # Held getUpdates calls end with 409, and the delivery loop starts at once.
+        self._updates_changed.notify()
+
+    def delete_webhook(self, *, drop_pending_updates: bool) -> bool:
+        """Remove the webhook; False when there was none (Telegram: "already deleted")."""
+        existed = self.webhook is not None
+        self.webhook = None
+        if drop_pending_updates:
+            self.drop_pending_updates()
+        self._updates_changed.notify()
+        return existed
+
+    def webhook_info(self) -> dict[str, Any]:
+        pending = len(self._deliverable())
+        if self.webhook is None:
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
+        return self.webhook.to_info(pending)
+
+    def due_deliveries(self) -> tuple[list[tuple[Hashable, dict[str, Any]]], float | None]:
+        """The updates to POST now, and when to look again for a chat waiting to retry.
+
+        One update per chat at a time, in update_id order; at most ``max_connections`` in
+        flight overall.
+        """
+        webhook = self.webhook
+        if webhook is None or self.closed:
+            return [], None
+        now = self.clock()
+        in_flight = sum(1 for item in self.deliveries.values() if item.in_flight is not None)
+        due: list[tuple[Hashable, dict[str, Any]]] = []
+        seen: set[Hashable] = set()
+        wake: float | None = None
+        for update in self._deliverable():
+            key = delivery_key(update)
+            if key in seen:
+                continue
+            seen.add(key)
+            delivery = self.deliveries.get(key)
+            if delivery is not None and delivery.in_flight is not None:
+                continue
+            if delivery is not None and delivery.retry_at > now:
+                wake = delivery.retry_at if wake is None else min(wake, delivery.retry_at)
+                continue
+            if in_flight + len(due) >= webhook.max_connections:
+                break
+            due.append((key, update))
+        for key, update in due:
+            self.deliveries.setdefault(key, _ChatDelivery()).in_flight = update["update_id"]
+        self.webhook_stats.peak_in_flight = max(
+            self.webhook_stats.peak_in_flight, in_flight + len(due)
+        )
+        return due, wake
+
+    def delivery_succeeded(self, key: Hashable, update: dict[str, Any], status: int) -> None:
+        """A 2xx came back: Telegram never sends this update again."""
+        update_id = update["update_id"]
+        self.updates = [pending for pending in self.updates if pending["update_id"] != update_id]
+        self._remember_delivered(update)
+        self.deliveries.pop(key, None)
+        self.webhook_stats.deliveries += 1
+        self._record_attempt(key, update_id, status, None)
+        self._updates_changed.notify()
+
+    def delivery_failed(
+        self, key: Hashable, update: dict[str, Any], status: int | None, error: str
+    ) -> float:
+        """The update stays pending; the chat waits a capped exponential backoff. Returns it."""
+        delivery = self.deliveries.setdefault(key, _ChatDelivery())
+        delivery.in_flight = None
+        delivery.failures += 1
+        config = self.config
+        delay = min(
+            config.webhook_retry_initial * 2 ** (delivery.failures - 1), config.webhook_retry_max
+        )
+        delivery.retry_at = self.clock() + delay
+        if self.webhook is not None:
+            self.webhook.last_error_date = self.now()
+            self.webhook.last_error_message = error
+        self.webhook_stats.failures += 1
+        self._record_attempt(key, update["update_id"], status, error)
+        self._updates_changed.notify()
+        return delay
+
+    def _record_attempt(
+        self, key: Hashable, update_id: int, status: int | None, error: str | None
+    ) -> None:
+        self.webhook_stats.attempts.append(
+            {
+                "update_id": update_id,
+                "chat": key if isinstance(key, int) else None,
+                "status": status,
+                "error": error,
+                "date": self.now(),
+            }
+        )
+
+    def webhook_json(self) -> dict[str, Any]:
+        """``GET /sandbox/webhook``: getWebhookInfo plus delivery state and counters."""
+        webhook = self.webhook
+        in_flight = {
+            str(key): item.in_flight
+            for key, item in self.deliveries.items()
+            if item.in_flight is not None
+        }
+        now = self.clock()
+        retrying = {
+            str(key): {"failures": item.failures, "retry_in": round(item.retry_at - now, 3)}
+            for key, item in self.deliveries.items()
+            if item.failures and item.in_flight is None
+        }
+        return {
+            "active": webhook is not None,
+            "info": self.webhook_info(),
+            "secret_token_set": bool(webhook and webhook.secret_token),
+            "in_flight": in_flight,
+            "retrying": retrying,
+            "stats": self.webhook_stats.to_json(),
+            "attempts": list(self.webhook_stats.attempts),
+        }
 
     # Chat feed for the control API ------------------------------------------------------------
 
@@ -652,6 +960,7 @@ class SandboxState:
             "last_message_id": chat.next_message_id - 1,
             "chat_action": active,
             "reply_keyboard": chat.reply_keyboard,
+            "menu_button": self.menu_button(chat.id),
             "blocked": chat.blocked,
             "reset": stale,
         }
@@ -736,12 +1045,14 @@ class SandboxState:
     def reset(self, *, chats: bool = False) -> None:
         """Clear stats, faults and rate-limit buckets; with ``chats`` also people and updates."""
         self.stats = Stats()
+        self.webhook_stats = WebhookStats()
         self.faults.clear()
         self.limiter.reset()
         if chats:
             self.users.clear()
             self.callbacks.clear()
-            self.updates.clear()
+            self.drop_pending_updates()
+            self.delivered.clear()
             for chat in self.chats.values():
                 chat.changes.notify()
             self.chats.clear()
@@ -766,6 +1077,7 @@ class SandboxState:
             "messages_sent": stats.messages_sent,
             "updates_queued": stats.updates_queued,
             "updates_pending": len(self.updates),
+            "webhook": self.webhook_stats.to_json(),
             "polls_by_bot": dict(stats.polls_by_bot),
             "callback_answers": list(stats.callback_answers),
             "faults": [fault.to_json() for fault in self.faults],
@@ -791,6 +1103,19 @@ def command_entities(text: str) -> list[dict[str, Any]]:
     ]
 
 
+def delivery_key(update: Mapping[str, Any]) -> Hashable:
+    """The chat an update belongs to; webhook delivery runs one update per chat at a time."""
+    payload = update[_kind(update)]
+    if isinstance(payload, Mapping):
+        for holder in (payload, payload.get("message")):
+            if isinstance(holder, Mapping) and isinstance(holder.get("chat"), Mapping):
+                return int(holder["chat"]["id"])
+        sender = payload.get("from")
+        if isinstance(sender, Mapping) and "id" in sender:
+            return int(sender["id"])
+    return ("update", update["update_id"])
+
+
 def _allowed(kind: str, allowed: frozenset[str] | None) -> bool:
     return kind not in _OPT_IN_UPDATES if allowed is None else kind in allowed
 
@@ -807,6 +1132,17 @@ def _callback_data(markup: Mapping[str, Any] | None) -> set[str]:
         for row in markup.get("inline_keyboard", [])
         for button in row
         if "callback_data" in button
+    }
+
+
+def _web_app_keyboard_buttons(markup: Mapping[str, Any] | None) -> set[str]:
+    if not markup:
+        return set()
+    return {
+        button["text"]
+        for row in markup.get("keyboard", [])
+        for button in row
+        if isinstance(button, Mapping) and "web_app" in button
     }
 
 

@@ -25,6 +25,15 @@
     blockToggle: $("block-toggle"),
     blockedBar: $("blocked-bar"),
     restart: $("restart"),
+    themeToggle: $("theme-toggle"),
+    menuWebApp: $("menu-web-app"),
+    webapp: $("webapp"),
+    webappFrame: $("webapp-frame"),
+    webappTitle: $("webapp-title"),
+    webappStatus: $("webapp-status"),
+    webappClose: $("webapp-close"),
+    webappBack: $("webapp-back"),
+    webappMainButton: $("webapp-main-button"),
   };
 
   const chat = {
@@ -36,6 +45,17 @@
     blocked: false,
     hiddenKeyboard: null, // a one-time reply keyboard the person already used
   };
+  // The Mini App open beside the chat: where it came from decides what it may do
+  // (sendData only from a reply keyboard button, as in Telegram).
+  const webApp = {
+    open: false,
+    origin: null,
+    source: null,       // "inline" | "keyboard" | "menu"
+    buttonText: null,
+    expanded: false,
+    confirmClose: false,
+  };
+  let themes = {};      // Telegram theme params by theme name, from /sandbox/info
   let users = [];
   let botName = "Bot";
   let botHandle = "bot";
@@ -204,6 +224,12 @@
             class: "keyboard-button", href: button.url, target: "_blank",
             rel: "noopener noreferrer", title: button.url,
           }, button.text, el("span", { class: "external", text: "↗" })));
+        } else if (button.web_app && button.web_app.url) {
+          line.append(el("button", {
+            type: "button", class: "keyboard-button web-app", text: button.text,
+            "data-web-app": button.web_app.url, title: button.web_app.url,
+            onclick: () => openWebApp(button.web_app.url, button.text, "inline"),
+          }));
         } else if (button.callback_data !== undefined) {
           const node = el("button", {
             type: "button", class: "keyboard-button", text: button.text,
@@ -224,6 +250,17 @@
   }
 
   function renderMessage(message) {
+    if (message.web_app_data) {
+      // Telegram shows sendData as a service line, not as a bubble of the person's.
+      return el("div", {
+        class: "row service", "data-message-id": String(message.message_id),
+      }, el("div", { class: "bubble" },
+        el("div", {
+          class: "text",
+          text: `Data from the “${message.web_app_data.button_text}” button was sent to the bot: ` +
+            message.web_app_data.data,
+        })));
+    }
     const row = el("div", {
       class: `row ${message.from_bot ? "bot" : "me"}`,
       "data-message-id": String(message.message_id),
@@ -305,9 +342,16 @@
     for (const row of markup.keyboard) {
       const line = el("div", { class: "keyboard-row" });
       for (const button of row) {
+        const webAppUrl = button.web_app && button.web_app.url;
         line.append(el("button", {
-          type: "button", class: "keyboard-button", text: button.text,
+          type: "button", class: webAppUrl ? "keyboard-button web-app" : "keyboard-button",
+          text: button.text, "data-web-app": webAppUrl || null,
           onclick: () => {
+            if (webAppUrl) {
+              // A web_app button opens the Mini App instead of sending its text.
+              openWebApp(webAppUrl, button.text, "keyboard");
+              return;
+            }
             if (markup.one_time_keyboard) {
               chat.hiddenKeyboard = signature;
               ui.replyKeyboard.hidden = true;
@@ -349,6 +393,7 @@
     updateStatus();
     setBlocked(feed.blocked);
     renderReplyKeyboard(feed.reply_keyboard);
+    renderMenuButton(feed.menu_button);
     ui.empty.hidden = chat.rows.size > 0;
     if (atBottom || feed.messages.some((message) => !message.from_bot)) {
       ui.messages.scrollTop = ui.messages.scrollHeight;
@@ -381,6 +426,151 @@
       }
     }
   }
+
+
+  // ------------------------------------------------------------- Mini Apps
+
+  function currentTheme() {
+    return document.documentElement.dataset.theme === "dark" ? "dark" : "light";
+  }
+
+  function applyTheme(theme, remember) {
+    document.documentElement.dataset.theme = theme;
+    ui.themeToggle.setAttribute("aria-pressed", String(theme === "dark"));
+    if (remember) localStorage.setItem("sandbox-theme", theme);
+    if (webApp.open && themes[theme]) postToWebApp("theme_changed", { theme_params: themes[theme] });
+  }
+
+  function renderMenuButton(button) {
+    const webAppButton = button && button.type === "web_app" ? button : null;
+    ui.menuWebApp.hidden = !webAppButton;
+    // As in Telegram, a Mini App menu button takes the place of the commands menu;
+    // typing "/" still lists the commands.
+    ui.menuButton.hidden = Boolean(webAppButton);
+    if (webAppButton) {
+      ui.menuWebApp.textContent = webAppButton.text;
+      ui.menuWebApp.dataset.webApp = webAppButton.web_app.url;
+    }
+  }
+
+  function postToWebApp(eventType, eventData) {
+    const target = ui.webappFrame.contentWindow;
+    if (!target || !webApp.origin) return;
+    target.postMessage(JSON.stringify({ eventType, eventData }), webApp.origin);
+  }
+
+  function viewport() {
+    return {
+      height: ui.webappFrame.clientHeight, is_expanded: webApp.expanded, is_state_stable: true,
+    };
+  }
+
+  async function openWebApp(url, title, source) {
+    if (!chat.user) return;
+    let launch;
+    try {
+      const query = new URLSearchParams({ url, source, theme: currentTheme() });
+      launch = await api("GET", `/sandbox/users/${chat.user.id}/webapp_init_data?${query}`);
+    } catch (error) {
+      showToast(`Mini App not opened: ${error.message}`);
+      return;
+    }
+    Object.assign(webApp, {
+      open: true, origin: new URL(url, location.href).origin, source,
+      buttonText: source === "keyboard" ? title : null, expanded: false, confirmClose: false,
+    });
+    ui.webappTitle.textContent = title;
+    ui.webappStatus.textContent = "loading…";
+    ui.webappBack.hidden = true;
+    ui.webappMainButton.hidden = true;
+    ui.webapp.classList.remove("expanded");
+    ui.webapp.hidden = false;
+    ui.webappFrame.src = launch.launch_url;
+  }
+
+  function closeWebApp() {
+    if (!webApp.open) return;
+    webApp.open = false;
+    webApp.origin = null;
+    ui.webapp.hidden = true;
+    ui.webappFrame.src = "about:blank";
+  }
+
+  async function sendWebAppData(data) {
+    if (webApp.source !== "keyboard" || !webApp.buttonText) {
+      // Telegram offers sendData only to Mini Apps opened from a reply keyboard button.
+      showToast("sendData works only in a Mini App opened from a keyboard button");
+      return;
+    }
+    const buttonText = webApp.buttonText;
+    closeWebApp();
+    try {
+      await api("POST", `/sandbox/users/${chat.user.id}/web_app_data`, {
+        data: String(data ?? ""), button_text: buttonText,
+      });
+    } catch (error) {
+      showToast(`Data not sent: ${error.message}`);
+    }
+  }
+
+  function setupMainButton(params) {
+    const button = ui.webappMainButton;
+    button.hidden = !params.is_visible || !params.text;
+    button.textContent = params.text || "";
+    button.disabled = params.is_active === false;
+    button.style.background = params.color || "";
+    button.style.color = params.text_color || "";
+  }
+
+  function onWebAppEvent(eventType, eventData) {
+    switch (eventType) {
+      case "web_app_ready":
+        ui.webappStatus.textContent = "";
+        break;
+      case "web_app_close":
+        closeWebApp();
+        break;
+      case "web_app_expand":
+        webApp.expanded = true;
+        ui.webapp.classList.add("expanded");
+        postToWebApp("viewport_changed", viewport());
+        break;
+      case "web_app_request_viewport":
+        postToWebApp("viewport_changed", viewport());
+        break;
+      case "web_app_request_theme":
+        postToWebApp("theme_changed", { theme_params: themes[currentTheme()] || {} });
+        break;
+      case "web_app_data_send":
+        sendWebAppData(eventData.data);
+        break;
+      case "web_app_setup_main_button":
+        setupMainButton(eventData);
+        break;
+      case "web_app_setup_back_button":
+        ui.webappBack.hidden = !eventData.is_visible;
+        break;
+      case "web_app_setup_closing_behavior":
+        webApp.confirmClose = Boolean(eventData.need_confirmation);
+        break;
+      case "web_app_open_link":
+        if (isSafeUrl(eventData.url)) window.open(eventData.url, "_blank", "noopener");
+        break;
+      default:
+        break; // haptics, header colours and the like have nothing to show here
+    }
+  }
+
+  window.addEventListener("message", (event) => {
+    // Only the Mini App in the panel may drive it, and only with Telegram's event shape.
+    if (!webApp.open || event.source !== ui.webappFrame.contentWindow) return;
+    let message = event.data;
+    if (typeof message === "string") {
+      try { message = JSON.parse(message); } catch { return; }
+    }
+    if (!message || typeof message.eventType !== "string") return;
+    onWebAppEvent(message.eventType, message.eventData || {});
+  });
 
   // ---------------------------------------------------------------- actions
 
@@ -483,6 +673,7 @@
     history.replaceState(null, "", `#user=${user.id}`);
     chat.generation += 1;
     if (chat.abort) chat.abort.abort();
+    closeWebApp(); // its initData belongs to the previous identity
     clearChat();
     ui.commands.hidden = true;
     setBlocked(Boolean(user.blocked));
@@ -498,6 +689,7 @@
   async function init() {
     try {
       const info = await api("GET", "/sandbox/info");
+      themes = info.webapp_themes || {};
       botName = info.bot.first_name || info.bot.username || "Bot";
       ui.botName.textContent = botName;
       if (info.bot.username) botHandle = `@${info.bot.username}`;
@@ -560,6 +752,32 @@
     setBlocked(blocked);
   });
   ui.restart.addEventListener("click", () => sendText("/start"));
+  ui.themeToggle.addEventListener("click", () => {
+    applyTheme(currentTheme() === "dark" ? "light" : "dark", true);
+  });
+  ui.menuWebApp.addEventListener("click", () => {
+    openWebApp(ui.menuWebApp.dataset.webApp, ui.menuWebApp.textContent, "menu");
+  });
+  ui.webappClose.addEventListener("click", () => {
+    if (webApp.confirmClose && !window.confirm("Close the Mini App? Changes may be lost.")) return;
+    closeWebApp();
+  });
+  ui.webappBack.addEventListener("click", () => postToWebApp("back_button_pressed", {}));
+  ui.webappMainButton.addEventListener("click", () => postToWebApp("main_button_pressed", {}));
+  ui.webappFrame.addEventListener("load", () => {
+    if (webApp.open) setTimeout(() => { ui.webappStatus.textContent = ""; }, 3000);
+  });
+  ui.text.addEventListener("input", () => {
+    // With a Mini App menu button the command list opens on "/", as in Telegram.
+    if (!ui.menuButton.hidden || !chat.user) return;
+    if (ui.text.value === "/" && ui.commands.hidden) toggleCommands();
+    else if (!ui.text.value.startsWith("/") && !ui.commands.hidden) ui.commands.hidden = true;
+  });
+  const systemDark = window.matchMedia("(prefers-color-scheme: dark)");
+  systemDark.addEventListener("change", () => {
+    if (!localStorage.getItem("sandbox-theme")) applyTheme(systemDark.matches ? "dark" : "light");
+  });
+  applyTheme(localStorage.getItem("sandbox-theme") || (systemDark.matches ? "dark" : "light"));
   document.addEventListener("click", (event) => {
     const target = event.target.closest("[data-command]");
     if (target) sendText(target.getAttribute("data-command"));

@@ -1,7 +1,8 @@
 """Helpers for end-to-end tests against the local Bot API sandbox.
 
 ``SandboxClient`` plays the people (control API over HTTP); ``run_polling`` runs an aiogram
-Dispatcher with long polling against the sandbox, exactly as production polls Telegram.
+Dispatcher with long polling against the sandbox, exactly as production polls Telegram, and
+``run_webhook`` serves it with aiogram's webhook integration instead.
 
     async with run_polling(dp, sandbox.base_url) as runner:
         sent = await sandbox_client.send(ANN, "/start")
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import struct
 import time
@@ -19,11 +22,14 @@ import zlib
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qsl
 
 import aiohttp
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
 
 DEFAULT_TOKEN = "123456:TEST-sandbox-token"
 
@@ -280,6 +286,49 @@ class SandboxClient:
     async def callback_answer(self, callback_query_id: str) -> dict[str, Any]:
         return dict(await self._request("GET", f"/sandbox/callbacks/{callback_query_id}"))
 
+    # Webhooks and Mini Apps ---------------------------------------------------------------
+
+    async def webhook(self) -> dict[str, Any]:
+        """Webhook state: ``{"active", "info" (getWebhookInfo), "in_flight", "stats", ...}``."""
+        return dict(await self._request("GET", "/sandbox/webhook"))
+
+    async def redeliver(self, update_id: int) -> dict[str, Any]:
+        """Send an already delivered update again, with the same ``update_id``."""
+        return dict(await self._request("POST", f"/sandbox/updates/{update_id}/redeliver"))
+
+    async def menu_button(self, user_id: int) -> dict[str, Any]:
+        return dict(await self._request("GET", f"/sandbox/users/{user_id}/menu_button"))
+
+    async def webapp_init_data(
+        self,
+        user_id: int,
+        url: str | None = None,
+        *,
+        source: str = "menu",
+        theme: str = "light",
+        auth_date: int | None = None,
+        bot_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Signed ``initData`` for ``user_id`` (``["init_data"]``), and ``["launch_url"]``."""
+        params = {"source": source, "theme": theme}
+        optional = {"url": url, "auth_date": auth_date, "bot_id": bot_id}
+        params.update({key: str(value) for key, value in optional.items() if value is not None})
+        return dict(
+            await self._request("GET", f"/sandbox/users/{user_id}/webapp_init_data", params=params)
+        )
+
+    async def send_web_app_data(
+        self, user_id: int, data: str, button_text: str, *, force: bool = False
+    ) -> Message:
+        """What ``Telegram.WebApp.sendData(data)`` sends from a reply keyboard's web_app button."""
+        created = await self._request(
+            "POST",
+            f"/sandbox/users/{user_id}/web_app_data",
+            json={"data": data, "button_text": button_text, "force": force},
+        )
+        self._remember(user_id, created["cursor"], created["message_id"])
+        return created
+
 
 def _summary(message: Mapping[str, Any]) -> str:
     text = message.get("plain_text") or ("<photo>" if message.get("photo") else "<document>")
@@ -414,6 +463,106 @@ class PollingRunner:
 def run_polling(dp: Dispatcher, base_url: str, **kwargs: Any) -> PollingRunner:
     """``async with run_polling(dp, sandbox.base_url) as runner:`` – see :class:`PollingRunner`."""
     return PollingRunner(dp, base_url, **kwargs)
+
+
+class WebhookRunner:
+    """Serves ``dp`` with aiogram's own webhook integration and points the sandbox at it.
+
+    ``SimpleRequestHandler`` + ``setup_application`` on a free loopback port, then
+    ``setWebhook(url, secret_token=...)`` with the update kinds the Dispatcher handles; on exit
+    the webhook is deleted and the server stopped. ``handle_in_background=False`` makes aiogram
+    put a handler's returned method into the webhook answer.
+    """
+
+    def __init__(
+        self,
+        dp: Dispatcher,
+        base_url: str,
+        *,
+        bot: Bot | None = None,
+        token: str = DEFAULT_TOKEN,
+        secret_token: str | None = "sandbox-webhook-secret",
+        handle_in_background: bool = True,
+        path: str = "/telegram",
+        raise_handler_errors: bool = True,
+        **set_webhook_kwargs: Any,
+    ) -> None:
+        self.dp = dp
+        self.bot = bot or make_bot(base_url, token)
+        self.secret_token = secret_token
+        self.handle_in_background = handle_in_background
+        self.path = path
+        self.raise_handler_errors = raise_handler_errors
+        self.set_webhook_kwargs = set_webhook_kwargs
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self._errors = _AiogramErrors()
+
+    @property
+    def errors(self) -> list[BaseException]:
+        return list(self._errors.errors)
+
+    async def __aenter__(self) -> Self:
+        logging.getLogger("aiogram.event").addHandler(self._errors)
+        app = web.Application()
+        SimpleRequestHandler(
+            dispatcher=self.dp,
+            bot=self.bot,
+            secret_token=self.secret_token,
+            handle_in_background=self.handle_in_background,
+        ).register(app, path=self.path)
+        setup_application(app, self.dp, bot=self.bot)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self._runner = runner
+        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}{self.path}"
+        kwargs = {"allowed_updates": self.dp.resolve_used_update_types(), **self.set_webhook_kwargs}
+        await self.bot.set_webhook(self.url, secret_token=self.secret_token, **kwargs)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            with contextlib.suppress(Exception):
+                await self.bot.delete_webhook()
+            if self._runner is not None:
+                await self._runner.cleanup()  # also closes the bot's session
+        finally:
+            logging.getLogger("aiogram.event").removeHandler(self._errors)
+            with contextlib.suppress(Exception):
+                await self.bot.session.close()
+        if exc is None and self.raise_handler_errors and self._errors.errors:
+            raise AssertionError(
+                f"handlers raised {len(self._errors.errors)} error(s); the first: "
+                f"{self._errors.errors[0]!r}"
+            ) from self._errors.errors[0]
+
+
+def run_webhook(dp: Dispatcher, base_url: str, **kwargs: Any) -> WebhookRunner:
+    """``async with run_webhook(dp, sandbox.base_url) as runner:`` – see :class:`WebhookRunner`."""
+    return WebhookRunner(dp, base_url, **kwargs)
+
+
+def check_init_data(init_data: str, bot_token: str) -> dict[str, str]:
+    """Telegram's documented check of Mini App ``initData``, written apart from the sandbox.
+
+    https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app
+    Returns the fields when the hash is right; raises AssertionError when it is not.
+    """
+    fields = dict(parse_qsl(init_data, keep_blank_values=True, strict_parsing=True))
+    received = fields.pop("hash", "")
+    check_string = "\n".join(f"{key}={value}" for key, value in sorted(fields.items()))
+    secret_key = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
+    expected = hmac.new(secret_key, check_string.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(received, expected):
+        raise AssertionError("initData hash does not match the bot token")
+    return fields
 
 
 def tiny_png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (40, 120, 200)) -> bytes:
