@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL = 1.0
 MAX_LOOP_LAG = 10.0  # a loop blocked this long is not healthy
-DATABASE_PROBE_INTERVAL = 5.0
+DATABASE_PROBE_INTERVAL = 2.0
 DATABASE_PROBE_TIMEOUT = 5.0
 READINESS_DATABASE_TIMEOUT = 2.0
 BOT_API_MAX_AGE = 180.0  # the Bot API must have answered within this many seconds
