@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from services.uow import UnitOfWork
 
-# Names held by this process (the SQLite case, and re-entry within one process).
+# Names held by this process: the lock on SQLite, where one process owns the database.
 _held: set[str] = set()
 
 
@@ -37,22 +37,22 @@ async def advisory_lock(uow: UnitOfWork, name: str) -> AsyncIterator[bool]:
     `uow` must not be open yet: the lock lives in its transaction, which stays open (and
     commits nothing) for the duration of the block.
     """
-    if name in _held:
-        yield False
-        return
-    _held.add(name)
-    try:
-        async with uow:
-            if uow.session.get_bind().dialect.name != "postgresql":
-                yield True
+    async with uow:
+        if uow.session.get_bind().dialect.name != "postgresql":
+            if name in _held:
+                yield False
                 return
-            acquired = bool(
-                (
-                    await uow.session.execute(
-                        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key(name)}
-                    )
-                ).scalar()
-            )
-            yield acquired
-    finally:
-        _held.discard(name)
+            _held.add(name)
+            try:
+                yield True
+            finally:
+                _held.discard(name)
+            return
+        acquired = bool(
+            (
+                await uow.session.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key(name)}
+                )
+            ).scalar()
+        )
+        yield acquired
