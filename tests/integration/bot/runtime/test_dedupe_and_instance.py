@@ -51,9 +51,11 @@ def test_a_second_process_is_refused_until_the_first_is_gone_even_by_sigkill(
     database = tmp_path / "crm.sqlite3"
     holder = _holder(database)
     try:
-        with pytest.raises(AlreadyRunning, match=f"pid {holder.pid}") as refused:
-            with single_instance(database):
-                pass
+        with (
+            pytest.raises(AlreadyRunning, match=f"pid {holder.pid}") as refused,
+            single_instance(database),
+        ):
+            pass
         assert "PostgreSQL" in str(refused.value)
     finally:
         os.kill(holder.pid, signal.SIGKILL)

@@ -36,16 +36,18 @@ async def test_one_holder_at_a_time_and_released_after(
 
 async def test_concurrent_takers_one_wins(uow_factory: UnitOfWorkFactory) -> None:
     wins: list[bool] = []
-    gate = asyncio.Event()
+    gate, all_tried = asyncio.Event(), asyncio.Event()
 
     async def taker() -> None:
         async with advisory_lock(uow_factory(), "nightly") as acquired:
             wins.append(acquired)
-            await gate.wait() if acquired else None
+            if len(wins) == 5:
+                all_tried.set()
+            if acquired:
+                await gate.wait()
 
     tasks = [asyncio.create_task(taker()) for _ in range(5)]
-    while len(wins) < 5:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(all_tried.wait(), timeout=10)
     gate.set()
     await asyncio.gather(*tasks)
     assert sorted(wins) == [False, False, False, False, True]
