@@ -166,7 +166,11 @@ class Application:
                 self.bot,
                 self.in_flight,
                 streak
-                or FailureStreak("the Bot API", self.retry_policy(), on_retry=self.metrics.retried),
+                or FailureStreak(
+                    "the Bot API",
+                    self.retry_policy(),
+                    on_retry=lambda _: self.metrics.retried("bot_api"),
+                ),
             )
         running = self._poller
 

@@ -49,7 +49,7 @@ class GaveUp(RuntimeError):
 
     def __init__(self, what: str, seconds: float, last_error: BaseException) -> None:
         super().__init__(
-            f"{what} was unreachable for {seconds:.0f} s, giving up: "
+            f"{what} was not available for {seconds:.0f} s, giving up: "
             f"{type(last_error).__name__}: {last_error}"
         )
         self.what = what
@@ -90,7 +90,7 @@ class FailureStreak:
             raise GaveUp(self.what, elapsed, error) from error
         delay = min(self.policy.delay(self.attempts), remaining)
         log.warning(
-            "%s is unreachable (attempt %d): %s: %s; retrying in %.1f s, giving up in %.0f s",
+            "%s is not available (attempt %d): %s: %s; retrying in %.1f s, giving up in %.0f s",
             self.what,
             self.attempts,
             type(error).__name__,
@@ -104,7 +104,7 @@ class FailureStreak:
 
     def succeeded(self) -> None:
         if self.since is not None:
-            log.info("%s reachable again after %d failed attempt(s)", self.what, self.attempts)
+            log.info("%s is available again after %d failed attempt(s)", self.what, self.attempts)
         self.attempts = 0
         self.since = None
 

@@ -56,8 +56,12 @@ class Health:
         self._monotonic = monotonic
         self.engine: AsyncEngine | None = None
         self.scheduler_running = scheduler_running
-        self.database = FailureStreak("the database", policy, on_retry=metrics.retried)
-        self.bot_api = FailureStreak("the Bot API", policy, on_retry=metrics.retried)
+        self.database = FailureStreak(
+            "the database", policy, on_retry=lambda _: metrics.retried("database")
+        )
+        self.bot_api = FailureStreak(
+            "the Bot API", policy, on_retry=lambda _: metrics.retried("bot_api")
+        )
         self.serving = False
         self.stopping = False
         self._database_up = asyncio.Event()

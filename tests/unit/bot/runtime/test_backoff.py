@@ -67,7 +67,7 @@ async def test_gives_up_after_the_give_up_time_not_before() -> None:
     async def down() -> None:
         raise ConnectionRefusedError("connection refused")
 
-    with pytest.raises(GaveUp, match="the database was unreachable for 10 s") as raised:
+    with pytest.raises(GaveUp, match="the database was not available for 10 s") as raised:
         await retry(down, streak, retry_on=(OSError,), sleep=clock.sleep)
     # 1 + 2 + 4 = 7 s, then only the 3 s left, then one last try at 10 s
     assert clock.sleeps == [1, 2, 4, 3]
