@@ -104,15 +104,20 @@ class WebhookDelivery:
             self._failed(key, update, None, "Read timeout expired")
             return
         except aiohttp.ClientConnectorError as exc:
-            refused = exc.os_error.errno == errno.ECONNREFUSED
+            os_error = getattr(exc, "os_error", None)
+            refused = getattr(os_error, "errno", None) == errno.ECONNREFUSED
             self._failed(key, update, None, "Connection refused" if refused else str(exc))
             return
         except aiohttp.ClientError as exc:
             self._failed(key, update, None, str(exc) or type(exc).__name__)
             return
-        # The bot's reply in the answer is sent before the chat's next update goes out.
+        # The bot's reply in the answer is sent before the chat's next update goes out; whatever
+        # happens to it, the 2xx stands and the update is never sent again.
         if answer is not None:
-            await run_method_from_webhook_answer(state, webhook.token, *answer)
+            try:
+                await run_method_from_webhook_answer(state, webhook.token, *answer)
+            except Exception:
+                logger.exception("sandbox webhook: the method in the answer to %s failed", key)
         state.delivery_succeeded(key, update, status)
 
     def _failed(

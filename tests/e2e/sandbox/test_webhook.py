@@ -471,3 +471,25 @@ async def _webhook_url(sandbox: Sandbox) -> str:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_redelivered_update_reaches_aiogram_again_with_the_same_id(
+    sandbox: Sandbox,
+) -> None:
+    seen: list[int] = []
+    router = Router(name="webhook-seen")
+
+    @router.message()
+    async def record(message: Message, event_update: Any) -> None:
+        seen.append(event_update.update_id)
+        await message.answer(f"handled {len(seen)}")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    async with SandboxClient(sandbox.base_url) as client, run_webhook(dp, sandbox.base_url):
+        sent = await client.send(ANN, "log the call")
+        await client.wait_for(ANN, lambda m: m["text"] == "handled 1")
+        await client.redeliver(sent["update_id"])
+        await client.wait_for(ANN, lambda m: m["text"] == "handled 2")
+
+    assert seen == [sent["update_id"], sent["update_id"]]
