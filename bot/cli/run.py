@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bot.app import Application, create_application
 from bot.cli.common import EXIT_OK, EXIT_USAGE, CommandError, SubParsers, run_command
 from bot.config import Settings
 from bot.runtime.backoff import GaveUp
+from bot.runtime.http import Mount
 from bot.runtime.instance import AlreadyRunning, single_instance
 from bot.runtime.polling import BotApiRejected
 from bot.runtime.serve import BotRuntime, run_until_signal
@@ -51,10 +52,14 @@ def one_process_per_sqlite_file(settings: Settings) -> Iterator[None]:
         raise CommandError(str(error), EXIT_USAGE) from error
 
 
-async def serve(app: Application) -> int:
-    """Serve until SIGTERM/SIGINT (0); a failure it cannot outwait is one line and non-zero."""
+async def serve(app: Application, mounts: Sequence[Mount] = ()) -> int:
+    """Serve until SIGTERM/SIGINT (0); a failure it cannot outwait is one line and non-zero.
+
+    `mounts` are `(prefix, aiohttp.web.Application)` pairs served beside the webhook and
+    the health endpoints (e.g. a Mini App).
+    """
     try:
-        await run_until_signal(BotRuntime(app))
+        await run_until_signal(BotRuntime(app, mounts=mounts))
     except GaveUp as error:
         log.error("%s", error)
         raise CommandError(f"{error}. Exiting so that the supervisor restarts the bot.") from error
