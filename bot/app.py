@@ -7,20 +7,26 @@ factory, the clock, the search index); per-update ones come from `ContextMiddlew
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from aiogram import Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.middlewares import ContextMiddleware
+from bot.runtime.backoff import FailureStreak, RetryPolicy
+from bot.runtime.metrics import BotApiMetrics, Metrics
+from bot.runtime.polling import Poller
+from bot.runtime.updates import InFlight, UpdateDeduplicator, UpdateGuard, build_deduplicator
 from bot.storage import DatabaseStorage
 from handlers import build_routers
 from scheduler.runner import PushScheduler
@@ -51,20 +57,37 @@ def build_storage(redis_url: str, uow_factory: UnitOfWorkFactory) -> BaseStorage
     return DatabaseStorage(uow_factory.session_factory)
 
 
+def build_event_isolation(redis_url: str) -> BaseEventIsolation:
+    """One chat's updates one at a time: across every replica with Redis, else in-process."""
+    if redis_url:
+        from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation
+
+        return RedisEventIsolation.from_url(
+            redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
+        )
+    return SimpleEventIsolation()
+
+
 def build_dispatcher(
     company: CompanyPolicy,
     uow_factory: UnitOfWorkFactory,
     storage: BaseStorage,
     clock: Clock,
     search_index: SearchIndexStore,
+    *,
+    events_isolation: BaseEventIsolation | None = None,
+    update_guard: BaseMiddleware | None = None,
 ) -> Dispatcher:
     dispatcher = Dispatcher(
         storage=storage,
+        events_isolation=events_isolation or SimpleEventIsolation(),
         company=company,
         uow_factory=uow_factory,
         clock=clock,
         search_index=search_index,
     )
+    if update_guard is not None:  # drops redeliveries before any work is done for them
+        dispatcher.update.outer_middleware(update_guard)
     dispatcher.update.outer_middleware(ContextMiddleware(uow_factory, company, clock))
     dispatcher.include_routers(*build_routers())
     return dispatcher
@@ -81,15 +104,19 @@ class Application:
     dispatcher: Dispatcher
     clock: Clock
     search_index: SearchIndexStore
+    metrics: Metrics
+    deduplicator: UpdateDeduplicator
     scheduler: PushScheduler | None = None
+    in_flight: InFlight = field(init=False)
+    _poller: Poller | None = field(default=None, repr=False)
     _polling: asyncio.Task[None] | None = field(default=None, repr=False)
-    _polling_started: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    _started: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.in_flight = InFlight(self.metrics)
         self.dispatcher.startup.register(self._on_startup)
 
     async def _on_startup(self) -> None:
-        self._polling_started.set()
         self.search_index.start()
 
     @property
@@ -97,27 +124,97 @@ class Application:
         """The background polling task while `start_polling` runs it."""
         return self._polling
 
-    async def start_polling(self) -> None:
-        """Start long polling in the background (returns at once)."""
-        self._polling = asyncio.create_task(
-            self.dispatcher.start_polling(
-                self.bot, polling_timeout=10, handle_signals=False, close_bot_session=False
-            )
+    def retry_policy(self) -> RetryPolicy:
+        runtime = self.settings.runtime
+        return RetryPolicy(give_up=runtime.startup_give_up_s, cap=runtime.retry_max_delay_s)
+
+    async def startup(self) -> None:
+        """The Dispatcher's startup hooks (menus, scheduler, search index), once."""
+        if self._started:
+            return
+        self._started = True
+        await self.dispatcher.emit_startup(
+            bot=self.bot,
+            bots=[self.bot],
+            dispatcher=self.dispatcher,
+            **self.dispatcher.workflow_data,
         )
 
-    async def close(self) -> None:
-        if self._polling is not None:
-            if self._polling_started.is_set() and not self._polling.done():
-                await self.dispatcher.stop_polling()
-            try:
-                await asyncio.wait_for(self._polling, timeout=POLLING_STOP_TIMEOUT)
-            except (TimeoutError, asyncio.CancelledError):
-                self._polling.cancel()
-            self._polling = None
-        await self.search_index.close()
-        await self.dispatcher.storage.close()
-        await self.bot.session.close()
-        await self.engine.dispose()
+    async def shutdown(self) -> None:
+        """The Dispatcher's shutdown hooks (the scheduler stops), if it was started."""
+        if not self._started:
+            return
+        self._started = False
+        await self.dispatcher.emit_shutdown(
+            bot=self.bot,
+            bots=[self.bot],
+            dispatcher=self.dispatcher,
+            **self.dispatcher.workflow_data,
+        )
+
+    async def start_polling(
+        self,
+        streak: FailureStreak | None = None,
+        poller: Callable[[Application], Poller] | None = None,
+    ) -> None:
+        """Start up and long-poll in the background (returns at once)."""
+        if poller is not None:
+            self._poller = poller(self)
+        else:
+            self._poller = Poller(
+                self.dispatcher,
+                self.bot,
+                self.in_flight,
+                streak
+                or FailureStreak(
+                    "the Bot API",
+                    self.retry_policy(),
+                    on_retry=lambda _: self.metrics.retried("bot_api"),
+                ),
+            )
+        running = self._poller
+
+        async def serve() -> None:
+            await self.startup()
+            await running.run()
+
+        self._polling = asyncio.create_task(serve(), name="polling")
+
+    def attach_poller(self, poller: Poller, task: asyncio.Task[None]) -> None:
+        """A poller started by the runtime: `stop_polling` and `close` stop it too."""
+        self._poller, self._polling = poller, task
+
+    async def stop_polling(self) -> None:
+        """Take no more updates; returns when the polling task has ended."""
+        poller, task = self._poller, self._polling
+        self._poller = self._polling = None
+        if poller is not None:
+            await poller.stop()
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(task, timeout=POLLING_STOP_TIMEOUT)
+        except TimeoutError:
+            log.warning("polling did not stop within %.0f s", POLLING_STOP_TIMEOUT)
+        except Exception:  # its failure was reported by whoever ran it
+            log.debug("polling had failed", exc_info=True)
+
+    async def close(self, drain_timeout: float | None = None) -> None:
+        """Stop taking updates, let handlers in flight finish (bounded), stop, disconnect."""
+        await self.stop_polling()
+        if drain_timeout is None:
+            drain_timeout = self.settings.runtime.shutdown_timeout_s
+        await self.in_flight.drain(drain_timeout)
+        try:
+            await self.shutdown()
+        finally:
+            with contextlib.suppress(Exception):
+                await self.deduplicator.close()
+            await self.search_index.close()
+            await self.dispatcher.storage.close()
+            await self.dispatcher.fsm.events_isolation.close()
+            await self.bot.session.close()
+            await self.engine.dispose()
 
 
 def attach_scheduler(app: Application) -> PushScheduler:
@@ -129,7 +226,9 @@ def attach_scheduler(app: Application) -> PushScheduler:
         app.clock,
         default_timezone=company.default_timezone,
         default_language=company.default_language,
+        on_tick=app.metrics.observe_tick,
     )
+    app.metrics.watch_sender(push_scheduler.context.sender.stats)
     app.dispatcher.startup.register(push_scheduler.start)
     app.dispatcher.shutdown.register(push_scheduler.stop)
     app.dispatcher["push_scheduler"] = push_scheduler
@@ -144,23 +243,50 @@ async def create_application(
     clock: Clock | None = None,
     configure: Callable[[Application], None] | None = None,
     scheduler: bool = False,
+    check_schema: bool = True,
 ) -> Application:
-    """Connect to the database (it must be migrated) and wire the bot.
+    """Wire the bot; by default first check that the database is reachable and migrated.
 
-    With `scheduler=True` the push scheduler starts and stops with the Dispatcher (polling);
+    With `scheduler=True` the push scheduler starts and stops with the Dispatcher;
     tests leave it off and call `scheduler.jobs.tick` with their own clock.
+    `check_schema=False` touches no network at all (the runtime then waits for the
+    database itself, with backoff).
     """
     engine = make_engine(settings.database.url)
-    await ensure_schema(engine)
+    if check_schema:
+        try:
+            await ensure_schema(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
     uow_factory = UnitOfWorkFactory(make_session_factory(engine))
     clock = clock or SystemClock()
     bot = build_bot(token, settings.telegram.api_base if api_base is None else api_base)
+    metrics = Metrics()
+    bot.session.middleware(BotApiMetrics(metrics))
+    deduplicator = build_deduplicator(settings.redis.url, bot.id)
     storage = build_storage(settings.redis.url, uow_factory)
     search_index = SearchIndexStore(uow_factory)
     dispatcher = build_dispatcher(
-        settings.company.policy(), uow_factory, storage, clock, search_index
+        settings.company.policy(),
+        uow_factory,
+        storage,
+        clock,
+        search_index,
+        events_isolation=build_event_isolation(settings.redis.url),
+        update_guard=UpdateGuard(deduplicator, metrics),
     )
-    app = Application(settings, engine, uow_factory, bot, dispatcher, clock, search_index)
+    app = Application(
+        settings,
+        engine,
+        uow_factory,
+        bot,
+        dispatcher,
+        clock,
+        search_index,
+        metrics=metrics,
+        deduplicator=deduplicator,
+    )
     if scheduler:
         app.scheduler = attach_scheduler(app)
     if configure is not None:

@@ -8,11 +8,13 @@ to the engine, the company rules to the handlers as a `CompanyPolicy`, and so on
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.access import CompanyPolicy
@@ -100,6 +102,77 @@ class ImportSettings(EnvSettings):
     max_future_days: int = Field(default=1, ge=0)
 
 
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class WebhookSettings(EnvSettings):
+    """Webhook mode, on when `WEBHOOK_URL` (the public HTTPS URL Telegram calls) is set.
+
+    The process listens on `WEBHOOK_HOST`:`WEBHOOK_PORT` at `WEBHOOK_PATH` (a reverse proxy
+    with TLS forwards `WEBHOOK_URL` there) and accepts only requests that carry
+    `WEBHOOK_SECRET` in Telegram's `X-Telegram-Bot-Api-Secret-Token` header.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WEBHOOK_")
+
+    url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8443
+    path: str = "/telegram"
+    secret: SecretStr | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url.strip())
+
+    def secret_token(self) -> str | None:
+        value = self.secret.get_secret_value().strip() if self.secret else ""
+        return value or None
+
+    def problems(self) -> list[str]:
+        """What keeps webhook mode from starting, in words for the operator."""
+        if not self.enabled:
+            return []
+        found: list[str] = []
+        url = urlsplit(self.url.strip())
+        if url.scheme not in ("http", "https") or not url.netloc:
+            found.append(f"WEBHOOK_URL must be an https:// URL, got {self.url.strip()!r}")
+        secret = self.secret_token()
+        if secret is None:
+            found.append(
+                "WEBHOOK_SECRET is required in webhook mode; `crmbot webhook-secret` makes one"
+            )
+        elif not WEBHOOK_SECRET_PATTERN.fullmatch(secret):
+            found.append("WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and -, up to 256 of them")
+        if not self.path.startswith("/"):
+            found.append(f"WEBHOOK_PATH must start with /, got {self.path!r}")
+        if not 0 < self.port < 65536:
+            found.append(f"WEBHOOK_PORT must be a port number, got {self.port}")
+        return found
+
+
+class RuntimeSettings(EnvSettings):
+    """How `crmbot run` survives outages and reports on itself.
+
+    `STARTUP_GIVE_UP_S`: how long startup (and, later, polling) keeps retrying an
+    unreachable Bot API or database before the process exits non-zero; `RETRY_MAX_DELAY_S`:
+    the cap of the exponential backoff between attempts; `HEALTH_HOST`/`HEALTH_PORT`: where
+    polling mode serves /healthz, /readyz and /metrics (webhook mode serves them on the
+    webhook port); `SHUTDOWN_TIMEOUT_S`: how long a stop waits for handlers in flight.
+    """
+
+    startup_give_up_s: float = Field(default=300.0, alias="STARTUP_GIVE_UP_S", gt=0)
+    retry_max_delay_s: float = Field(default=30.0, alias="RETRY_MAX_DELAY_S", gt=0)
+    health_host: str = Field(default="127.0.0.1", alias="HEALTH_HOST")
+    health_port: int | None = Field(default=None, alias="HEALTH_PORT")
+    shutdown_timeout_s: float = Field(default=25.0, alias="SHUTDOWN_TIMEOUT_S", ge=0)
+
+    @field_validator("health_port", mode="before")
+    @classmethod
+    def _empty_port_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
 class LoggingSettings(EnvSettings):
     """`LOG_LEVEL`: DEBUG, INFO, WARNING, ERROR."""
 
@@ -119,6 +192,8 @@ class Settings:
     sandbox: SandboxSettings
     importing: ImportSettings
     logging: LoggingSettings
+    webhook: WebhookSettings
+    runtime: RuntimeSettings
 
 
 _CONCERNS: dict[str, type[EnvSettings]] = {
@@ -129,6 +204,8 @@ _CONCERNS: dict[str, type[EnvSettings]] = {
     "sandbox": SandboxSettings,
     "importing": ImportSettings,
     "logging": LoggingSettings,
+    "webhook": WebhookSettings,
+    "runtime": RuntimeSettings,
 }
 
 

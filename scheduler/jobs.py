@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from time import perf_counter
 
 from scheduler.delivering import DEFAULT_CONCURRENCY, DeliveryReport, deliver
 from scheduler.sender import Sender
 from services.clock import Clock
+from services.db.locks import advisory_lock
 from services.db.models import Role
 from services.delivery import DeliveryKind, claim_daily_job, finish_daily_job
 from services.digest import build_digest
@@ -59,6 +61,7 @@ class JobContext:
 class TickReport:
     now: datetime
     recomputed: bool = False
+    recompute_seconds: float | None = None  # how long the recomputation took, when it ran
     morning: DeliveryReport = field(default_factory=DeliveryReport)
     digest: DeliveryReport = field(default_factory=DeliveryReport)
     reminders: DeliveryReport = field(default_factory=DeliveryReport)
@@ -68,7 +71,10 @@ async def tick(ctx: JobContext) -> TickReport:
     """Everything due at this minute: the nightly recomputation, pushes, digests, reminders."""
     now = ctx.clock.now()
     report = TickReport(now)
-    report.recomputed = await nightly_recompute(ctx, now) is not None
+    started = perf_counter()
+    if await nightly_recompute(ctx, now) is not None:
+        report.recomputed = True
+        report.recompute_seconds = perf_counter() - started
     report.morning = await morning_pushes(ctx, now)
     report.digest = await digests(ctx, now)
     report.reminders = await reminders(ctx, now)
@@ -165,11 +171,23 @@ async def reminders(ctx: JobContext, now: datetime) -> DeliveryReport:
 
 
 async def nightly_recompute(ctx: JobContext, now: datetime) -> SegmentationOutcome | None:
-    """Recompute the segments once a day after `recompute_at` company time (any process)."""
+    """Recompute the segments once a day after `recompute_at` company time (any process).
+
+    The advisory lock keeps replicas from recomputing side by side; the daily claim in the
+    ledger keeps the day's run from being repeated once it is done.
+    """
     local = now.astimezone(resolve_zone(None, ctx.default_timezone))
     if ctx.recompute_at is None or local.time() < ctx.recompute_at:
         return None
-    as_of = local.date()
+    async with advisory_lock(ctx.uow_factory(), RECOMPUTE_JOB) as acquired:
+        if not acquired:
+            return None
+        return await _recompute_once(ctx, now, local.date())
+
+
+async def _recompute_once(
+    ctx: JobContext, now: datetime, as_of: date
+) -> SegmentationOutcome | None:
     if not await claim_daily_job(ctx.uow_factory(), RECOMPUTE_JOB, as_of, now):
         return None
     log.info("recomputing segments as of %s", as_of)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -38,6 +39,7 @@ class PushScheduler:
         default_timezone: str,
         default_language: str,
         sender: Sender | None = None,
+        on_tick: Callable[[TickReport], None] | None = None,
     ) -> None:
         self.context = JobContext(
             uow_factory=uow_factory,
@@ -48,6 +50,7 @@ class PushScheduler:
         )
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
+        self.on_tick = on_tick  # e.g. the metrics: what each tick sent, skipped, recomputed
 
     @property
     def running(self) -> bool:
@@ -96,6 +99,8 @@ class PushScheduler:
             except Exception:
                 log.exception("scheduler tick failed")
                 return None
+        if self.on_tick is not None:
+            self.on_tick(report)
         if report.morning.sent or report.digest.sent or report.reminders.sent:
             log.info(
                 "tick %s: %s pushes, %s digests, %s reminders sent",

@@ -19,6 +19,7 @@ from bot.cli import (
     sandbox,
     segment,
     users,
+    webhook_secret,
 )
 
 COMMAND_MODULES = (
@@ -28,6 +29,7 @@ COMMAND_MODULES = (
     demo_data,
     demo,
     run,
+    webhook_secret,
     sandbox,
     analyze,
     backtest,

@@ -12,7 +12,7 @@ from typing import Any
 from bot.app import create_application
 from bot.cli.common import EXIT_OK, SubParsers, company_today, open_database, run_command
 from bot.cli.demo_data import format_summary
-from bot.cli.run import serve
+from bot.cli.run import one_process_per_sqlite_file, serve
 from bot.config import Settings
 from demo_data import load_demo_base
 from sandbox import Sandbox, SandboxConfig
@@ -61,6 +61,11 @@ def identities_provider(uow_factory: UnitOfWorkFactory) -> Any:
 
 
 async def demo(settings: Settings, args: argparse.Namespace) -> int:
+    with one_process_per_sqlite_file(settings):
+        return await _demo(settings, args)
+
+
+async def _demo(settings: Settings, args: argparse.Namespace) -> int:
     today = company_today(settings)
     async with open_database(settings, require_schema=False) as database:
         await upgrade(database.engine)

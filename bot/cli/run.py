@@ -1,15 +1,26 @@
-"""`crmbot run`: the bot for real Telegram (or a self-hosted Bot API server)."""
+"""`crmbot run`: the bot for real Telegram (or a self-hosted Bot API server).
+
+Long polling by default; webhook mode when `WEBHOOK_URL` is set. The process either
+serves or exits non-zero: see `bot/runtime/serve.py` for how it starts, waits out
+outages and stops.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import logging
-import signal
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from bot.app import Application, create_application
 from bot.cli.common import EXIT_OK, EXIT_USAGE, CommandError, SubParsers, run_command
 from bot.config import Settings
+from bot.runtime.backoff import GaveUp
+from bot.runtime.http import Mount
+from bot.runtime.instance import AlreadyRunning, single_instance
+from bot.runtime.polling import BotApiRejected
+from bot.runtime.serve import BotRuntime, run_until_signal
 from services.db.schema import SchemaNotReady
 
 log = logging.getLogger(__name__)
@@ -17,7 +28,8 @@ log = logging.getLogger(__name__)
 
 def register(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
-        "run", help="run the bot against Telegram (needs BOT_TOKEN; TELEGRAM_API_BASE optional)"
+        "run",
+        help="run the bot against Telegram (needs BOT_TOKEN); webhook mode when WEBHOOK_URL is set",
     )
     parser.set_defaults(handler=handle)
 
@@ -26,34 +38,40 @@ def handle(args: argparse.Namespace) -> int:
     return run_command(run)
 
 
-async def wait_for_stop_signal() -> None:
-    """Return on Ctrl+C or SIGTERM, so everything can be closed in order."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+@contextlib.contextmanager
+def one_process_per_sqlite_file(settings: Settings) -> Iterator[None]:
+    """SQLite serves one bot process: refuse to start a second one on the same file."""
+    path = settings.database.sqlite_path()
+    if path is None or str(path) in ("", ":memory:"):
+        yield
+        return
     try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        with single_instance(Path(path)):
+            yield
+    except AlreadyRunning as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
 
 
-async def serve(app: Application) -> None:
-    """Poll until a stop signal, then shut down cleanly."""
-    await app.start_polling()
+async def serve(app: Application, mounts: Sequence[Mount] = ()) -> int:
+    """Serve until SIGTERM/SIGINT (0); a failure it cannot outwait is one line and non-zero.
+
+    `mounts` are `(prefix, aiohttp.web.Application)` pairs served beside the webhook and
+    the health endpoints (e.g. a Mini App).
+    """
     try:
-        await wait_for_stop_signal()
-        log.info("stopping...")
-    finally:
-        await app.close()
-
-
-async def open_application(settings: Settings, token: str, api_base: str | None) -> Application:
-    try:
-        return await create_application(settings, token=token, api_base=api_base, scheduler=True)
+        await run_until_signal(BotRuntime(app, mounts=mounts))
+    except GaveUp as error:
+        log.error("%s", error)
+        raise CommandError(f"{error}. Exiting so that the supervisor restarts the bot.") from error
+    except BotApiRejected as error:
+        log.error("%s", error)
+        raise CommandError(str(error), EXIT_USAGE) from error
     except SchemaNotReady as error:
         raise CommandError(str(error), EXIT_USAGE) from error
+    except Exception as error:
+        log.exception("the bot stopped on an unexpected error")
+        raise CommandError(f"the bot stopped: {type(error).__name__}: {error}") from error
+    return EXIT_OK
 
 
 async def run(settings: Settings) -> int:
@@ -64,6 +82,9 @@ async def run(settings: Settings) -> int:
             "(see .env.example), or try the bot without Telegram: `make demo`.",
             EXIT_USAGE,
         )
-    app = await open_application(settings, token, None)
-    await serve(app)
-    return EXIT_OK
+    problems = settings.webhook.problems()
+    if problems:
+        raise CommandError("; ".join(problems), EXIT_USAGE)
+    with one_process_per_sqlite_file(settings):
+        app = await create_application(settings, token=token, scheduler=True, check_schema=False)
+        return await serve(app)

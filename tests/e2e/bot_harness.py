@@ -78,7 +78,7 @@ ANNA = 2001
 JOHN = 2002
 STRANGER = 900000001  # the sandbox's "unknown person" (language en)
 
-_LOGGERS = ("aiogram.event", "aiogram.dispatcher", "handlers.errors")
+_LOGGERS = ("aiogram.event", "aiogram.dispatcher", "handlers.errors", "bot.runtime.updates")
 
 
 # --- The small known base ---------------------------------------------------------------
@@ -257,7 +257,7 @@ async def seed_small_base(
                     "abc": segments[index][0],
                     "xyz": segments[index][1],
                     "segment": segments[index],
-                    "status": "active" if index != 2 else "lapsing",
+                    "status": "active" if index != 2 else "dormant",
                     "revenue": Decimal("30000.00") * (len(clients) - index),
                     "p_alive": 0.9 - 0.15 * index,
                     "churn_probability": 0.1 + 0.15 * index,
