@@ -24,7 +24,7 @@ demo: $(INSTALLED)
 test: $(INSTALLED) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy services ui scheduler
+	$(BIN)/mypy services ui scheduler webapp
 	$(BIN)/python -m pytest -rs
 
 ## browser: Debian's Chromium for the web chat test (needs root and apt; skipped otherwise)

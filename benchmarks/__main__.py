@@ -17,6 +17,7 @@ BENCHMARKS = {
     "pushes": ["--managers", "1000", "--clients-per-manager", "200"],
     "demo_data": ["--clients", "100000"],
     "recompute": ["--clients", "50000"],
+    "dashboard": ["--clients", "100000"],
 }
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -19,6 +21,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
@@ -36,6 +39,7 @@ from services.db.engine import make_engine, make_session_factory
 from services.db.schema import ensure_schema
 from services.search import SearchIndexStore
 from services.uow import UnitOfWorkFactory
+from webapp import DashboardConfig, create_dashboard_app
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,7 @@ def build_dispatcher(
     storage: BaseStorage,
     clock: Clock,
     search_index: SearchIndexStore,
+    dashboard_url: str | None = None,
     *,
     events_isolation: BaseEventIsolation | None = None,
     update_guard: BaseMiddleware | None = None,
@@ -85,6 +90,7 @@ def build_dispatcher(
         uow_factory=uow_factory,
         clock=clock,
         search_index=search_index,
+        dashboard_url=dashboard_url,  # the Mini App's public URL: buttons that open it
     )
     if update_guard is not None:  # drops redeliveries before any work is done for them
         dispatcher.update.outer_middleware(update_guard)
@@ -111,6 +117,8 @@ class Application:
     _poller: Poller | None = field(default=None, repr=False)
     _polling: asyncio.Task[None] | None = field(default=None, repr=False)
     _started: bool = field(default=False, repr=False)
+    dashboard_url: str | None = None
+    _dashboard: web.AppRunner | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.in_flight = InFlight(self.metrics)
@@ -139,6 +147,33 @@ class Application:
             dispatcher=self.dispatcher,
             **self.dispatcher.workflow_data,
         )
+
+    def build_dashboard(self) -> web.Application:
+        """The dashboard (page + JSON API) of this bot, to serve or to mount."""
+        config = DashboardConfig(
+            bot_token=self.bot.token,
+            company=self.settings.company.policy(),
+            auth_max_age=timedelta(seconds=self.settings.webapp.auth_max_age),
+        )
+        return create_dashboard_app(
+            uow_factory=self.uow_factory, bot=self.bot, config=config, clock=self.clock
+        )
+
+    async def serve_dashboard(
+        self, *, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None
+    ) -> int:
+        """Serve the dashboard on its own port (polling mode); returns the port bound.
+
+        `sock`: an already bound socket, so the URL is known before the bot is built.
+        """
+        runner = web.AppRunner(self.build_dashboard(), handle_signals=False, access_log=None)
+        await runner.setup()
+        site = web.SockSite(runner, sock) if sock else web.TCPSite(runner, host, port)
+        await site.start()
+        self._dashboard = runner
+        bound = runner.addresses[0]
+        log.info("dashboard served on %s", bound)
+        return int(bound[1])
 
     async def shutdown(self) -> None:
         """The Dispatcher's shutdown hooks (the scheduler stops), if it was started."""
@@ -201,6 +236,9 @@ class Application:
 
     async def close(self, drain_timeout: float | None = None) -> None:
         """Stop taking updates, let handlers in flight finish (bounded), stop, disconnect."""
+        if self._dashboard is not None:
+            await self._dashboard.cleanup()
+            self._dashboard = None
         await self.stop_polling()
         if drain_timeout is None:
             drain_timeout = self.settings.runtime.shutdown_timeout_s
@@ -227,6 +265,7 @@ def attach_scheduler(app: Application) -> PushScheduler:
         default_timezone=company.default_timezone,
         default_language=company.default_language,
         on_tick=app.metrics.observe_tick,
+        dashboard_url=app.dashboard_url,
     )
     app.metrics.watch_sender(push_scheduler.context.sender.stats)
     app.dispatcher.startup.register(push_scheduler.start)
@@ -244,6 +283,7 @@ async def create_application(
     configure: Callable[[Application], None] | None = None,
     scheduler: bool = False,
     check_schema: bool = True,
+    dashboard_url: str | None = None,
 ) -> Application:
     """Wire the bot; by default first check that the database is reachable and migrated.
 
@@ -251,7 +291,10 @@ async def create_application(
     tests leave it off and call `scheduler.jobs.tick` with their own clock.
     `check_schema=False` touches no network at all (the runtime then waits for the
     database itself, with backoff).
+    `dashboard_url` (default `WEBAPP_URL`) is where Telegram opens the dashboard: the
+    menu button of heads and admins and the digest's button lead there.
     """
+    dashboard_url = dashboard_url or settings.webapp.public_url()
     engine = make_engine(settings.database.url)
     if check_schema:
         try:
@@ -273,6 +316,7 @@ async def create_application(
         storage,
         clock,
         search_index,
+        dashboard_url,
         events_isolation=build_event_isolation(settings.redis.url),
         update_guard=UpdateGuard(deduplicator, metrics),
     )
@@ -286,6 +330,7 @@ async def create_application(
         search_index,
         metrics=metrics,
         deduplicator=deduplicator,
+        dashboard_url=dashboard_url,
     )
     if scheduler:
         app.scheduler = attach_scheduler(app)

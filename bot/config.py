@@ -173,6 +173,42 @@ class RuntimeSettings(EnvSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
 
+class WebAppSettings(EnvSettings):
+    """The dashboard (a Telegram Mini App) served by the bot process.
+
+    `WEBAPP_URL`: its public HTTPS address as Telegram opens it (e.g.
+    `https://crm.example.com/webapp/`); empty: no dashboard buttons. `WEBAPP_PORT`: in
+    polling mode, serve it on this port (`WEBAPP_HOST`, default all interfaces); behind a
+    reverse proxy that terminates HTTPS. `WEBAPP_AUTH_MAX_AGE`: seconds an `initData` stays
+    valid after Telegram signed it (the page asks to reopen the dashboard after that).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WEBAPP_")
+
+    url: str = ""
+    port: int | None = None
+    host: str = "0.0.0.0"
+    auth_max_age: int = Field(default=24 * 3600, ge=60)
+
+    def public_url(self) -> str | None:
+        """`WEBAPP_URL`, ending with "/" (the page's links are relative), or None.
+
+        Raises ValueError unless it is https:// (Telegram opens Mini Apps only over
+        HTTPS; http:// is accepted for this machine only, for local tests).
+        """
+        url = self.url.strip()
+        if not url:
+            return None
+        parts = urlsplit(url)
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+            raise ValueError(
+                f"WEBAPP_URL must be an https:// address (Telegram opens Mini Apps only over "
+                f"HTTPS), got {url!r}"
+            )
+        return url if url.endswith("/") else url + "/"
+
+
 class LoggingSettings(EnvSettings):
     """`LOG_LEVEL`: DEBUG, INFO, WARNING, ERROR."""
 
@@ -194,6 +230,7 @@ class Settings:
     logging: LoggingSettings
     webhook: WebhookSettings
     runtime: RuntimeSettings
+    webapp: WebAppSettings
 
 
 _CONCERNS: dict[str, type[EnvSettings]] = {
@@ -206,6 +243,7 @@ _CONCERNS: dict[str, type[EnvSettings]] = {
     "logging": LoggingSettings,
     "webhook": WebhookSettings,
     "runtime": RuntimeSettings,
+    "webapp": WebAppSettings,
 }
 
 

@@ -8,13 +8,22 @@ the same base; a full chunk k is also the same in every base that contains it.
 
 Days are counted backwards from `as_of` ("days ago") while drawing; day 0 is
 `as_of` itself and nothing happens after it.
+
+Logged contacts fall on working days (Russian calendar) and each manager's *calls* follow
+their daily plan at any size of the base (`_CallPlan`): a day's calls sit between about
+60 and 120 % of the plan. Contacts beyond the plan are logged as messages, and days short
+of it get extra attempts to clients already touched since, so who was contacted when
+(and every next due date) is the same whatever the plan. That choice depends on the
+chunk's share of the base, so a chunk's `interactions` differ between bases of different
+sizes; its clients and transactions do not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -24,6 +33,7 @@ from demo_data import vocabulary as v
 from services.analytics.segmentation import classify_abc, classify_xyz
 from services.analytics.settings import SEGMENTS, SegmentationSettings
 from services.analytics.summary import window_bounds
+from services.calendar import WorkCalendar
 from services.db.models import Channel, Outcome
 from services.normalize import normalize_name, tax_id_checksum_ok
 
@@ -45,6 +55,11 @@ OVERDUE_MAX_DAYS = 35
 LONG_OVERDUE_DAYS = (50, 151)
 FRESH_LEAD_SHARE = 0.04  # prospects added in the last two weeks and not called yet
 LOGGED_TOUCH_SHARE = 0.75  # earlier touches that made it into the CRM
+# Calls a manager logs on a working day, as a share of the daily plan: a level per
+# manager and chunk, times a day-to-day swing; the product stays within about 60-120 %.
+CALL_LEVEL = (0.8, 1.0)
+CALL_SWING = (0.75, 1.15)
+CALL_WINDOW_DAYS = INTERACTION_WINDOW_DAYS
 # The segmentation the demo is tuned for (the defaults of a fresh installation).
 CADENCE_SETTINGS = SegmentationSettings()
 EXTERNAL_ID_PREFIX = "DEMO-"
@@ -136,7 +151,7 @@ def iter_demo_chunks(
     for index, start in enumerate(range(0, clients, chunk_size)):
         rng = np.random.default_rng([seed, index])
         size = min(chunk_size, clients - start)
-        yield _ChunkBuilder(rng, seed, as_of, start, size, numbers).build()
+        yield _ChunkBuilder(rng, seed, as_of, start, size, numbers, share=size / clients).build()
 
 
 class _Numbering:
@@ -238,6 +253,32 @@ def _to_weekdays(days_ago: np.ndarray, as_of_day: int, *, latest: int = 0) -> np
     return out
 
 
+@cache
+def _working_days_ago(as_of: date, horizon: int) -> np.ndarray:
+    """Days ago (ascending, from 1) of the working days before `as_of`: Monday to Friday
+    without the public holidays of the default calendar (the one the digest plans by)."""
+    calendar = WorkCalendar()
+    days = [
+        ago
+        for ago in range(1, horizon + 1)
+        if (day := as_of - timedelta(days=ago)).weekday() < 5 and calendar.is_working_day(day)
+    ]
+    return np.array(days, dtype=np.int64)
+
+
+def _random_rank(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each row's place, in a random order, among the rows of its group (0, 1, ...)."""
+    if len(groups) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((rng.random(len(groups)), groups))
+    ordered = groups[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    start_of = np.repeat(starts, np.diff(np.r_[starts, len(groups)]))
+    rank = np.empty(len(groups), dtype=np.int64)
+    rank[order] = np.arange(len(groups), dtype=np.int64) - start_of
+    return rank
+
+
 def _utc_offset_minutes(timezone: str, as_of: date) -> int:
     moment = datetime(as_of.year, as_of.month, as_of.day, 12, tzinfo=ZoneInfo(timezone))
     offset = moment.utcoffset()
@@ -272,6 +313,7 @@ _FOLLOW_UP = {  # outcome: (probability, earliest, latest+1 days after the call)
     Outcome.REFUSED: (0.2, 60, 121),
 }
 _OFFSETS_STREAM = 2**32  # never a chunk index
+_PLAN_STREAM = 2**32 + 1
 _CLIENT_COLUMNS = (
     "client_no", "external_id", "name", "name_normalized", "company", "tax_id", "phones",
     "email", "city", "owner_telegram_id", "is_vip", "vip_reason", "tags", "next_due_on",
@@ -290,8 +332,13 @@ class _ChunkBuilder:
         start: int,
         size: int,
         numbers: _Numbering,
+        *,
+        share: float = 1.0,
     ) -> None:
         self.rng = rng
+        self.share = share  # of the whole base: this chunk's part of each manager's plan
+        # the calls-per-plan choices draw from their own stream (see `_follow_plan`)
+        self.plan_rng = np.random.default_rng([seed, start, _PLAN_STREAM])
         self.seed = seed
         self.as_of = as_of
         self.as_of_day = int((np.datetime64(as_of, "D") - _EPOCH).astype(np.int64))
@@ -302,6 +349,16 @@ class _ChunkBuilder:
         # Offsets of the numbering bijections: the same for every chunk of a base (or
         # numbers would repeat across chunks), different between seeds.
         self.offsets = np.random.default_rng([seed, _OFFSETS_STREAM]).integers(0, 10**8, 4)
+        self.workdays = _working_days_ago(as_of, HISTORY_DAYS + 2 * 365)
+        self.workday_ratio = len(self.workdays) / float(self.workdays[-1])
+
+    def _on_working_days(self, days_ago: np.ndarray) -> np.ndarray:
+        """Calendar days ago to working days ago, evenly: a rhythm of `k` calendar days
+        becomes one of about `k * 5 / 7` working days, so no weekday gets the weekend's
+        share (a plain shift would double Fridays or Mondays)."""
+        spread = (days_ago - 1 + self.rng.random(len(days_ago))) * self.workday_ratio
+        index = np.clip(np.floor(spread).astype(np.int64), 0, len(self.workdays) - 1)
+        return self.workdays[index]
 
     def build(self) -> DemoChunk:
         self._draw_kinds()
@@ -762,7 +819,11 @@ class _ChunkBuilder:
 
         latest_outcome = draw_outcomes(lapsed_client)
         latest_days, latest_next = self._latest_touch(contacted, latest_outcome)
-        latest_days = _to_weekdays(latest_days, self.as_of_day, latest=1)
+        latest_days = self._on_working_days(latest_days)
+        # the agreed next step stays after the touch
+        latest_next = np.where(
+            latest_next != _NONE, np.minimum(latest_next, latest_days - 1), _NONE
+        )
         # A weekend shift may move the touch a day or two before the client was known.
         self.known_days = np.where(
             contacted, np.maximum(self.known_days, latest_days + 1), self.known_days
@@ -784,8 +845,9 @@ class _ChunkBuilder:
 
         # A share of recent orders, before the latest touch, came with a logged call.
         o_days_all = orders["days"]
+        o_call_days = self._on_working_days(np.maximum(o_days_all, 1))  # the call's day
         recent = (o_days_all <= INTERACTION_WINDOW_DAYS) & (
-            o_days_all > np.where(contacted, latest_days, 0)[orders["client"]]
+            o_call_days > np.where(contacted, latest_days, 0)[orders["client"]]
         )
         linked = recent & (o_days_all >= 1) & (rng.random(len(o_days_all)) < 0.15)
         o_client = orders["client"][linked]
@@ -795,8 +857,8 @@ class _ChunkBuilder:
         days = np.concatenate(
             [
                 latest_days[l_client],
-                _to_weekdays(h_days, self.as_of_day, latest=1),
-                o_days_all[linked],
+                self._on_working_days(h_days),
+                o_call_days[linked],
             ]
         )
         outcome_names = _objects([o.value for o in outcomes])
@@ -825,6 +887,12 @@ class _ChunkBuilder:
 
         user = self.owner[client]
         user = np.where(self.is_vip[client] & (rng.random(m) < 0.15), v.DEMO_HEAD.telegram_id, user)
+
+        # Each manager's calls follow the plan: beyond it contacts were messages, short of
+        # it the manager made extra attempts (to clients touched again since).
+        channel, extra_client, extra_days = self._follow_plan(
+            days, channel, user, latest_days, contacted
+        )
         # Calls happen in the caller's working hours, stored in UTC.
         ids = np.array(sorted(u.telegram_id for u in v.DEMO_USERS))
         tz = {u.telegram_id: u.timezone for u in v.DEMO_USERS}
@@ -860,7 +928,106 @@ class _ChunkBuilder:
                 "next_contact_at": next_at,
             }
         )
+        extra = self._extra_calls(extra_client, extra_days, lapsed_client, offsets, ids)
+        frame = pd.concat([frame, extra], ignore_index=True)
         return frame.sort_values(["client_no", "occurred_at"], kind="stable", ignore_index=True)
+
+    def _extra_calls(
+        self,
+        client: np.ndarray,
+        days: np.ndarray,
+        lapsed_client: np.ndarray,
+        offsets: np.ndarray,
+        ids: np.ndarray,
+    ) -> pd.DataFrame:
+        """The extra attempts `_follow_plan` asked for, as interaction rows (no next step)."""
+        rng, k = self.plan_rng, len(client)
+        outcomes = [o for o, _ in v.OUTCOMES_BUYERS]
+        lapsed = lapsed_client[client]
+        drawn = np.where(
+            lapsed,
+            _pick(rng, [w for _, w in v.OUTCOMES_LAPSED], k),
+            _pick(rng, [w for _, w in v.OUTCOMES_BUYERS], k),
+        )
+        outcome = _objects([o.value for o in outcomes])[drawn]
+        comment = np.full(k, None, dtype=object)
+        for value, texts in v.COMMENTS.items():
+            here = outcome == value.value
+            comment[here] = _objects(texts)[rng.integers(0, len(texts), int(here.sum()))]
+        comment[rng.random(k) < 0.15] = None
+        user = self.owner[client]
+        utc_minutes = rng.integers(9 * 60, 19 * 60, k) - offsets[np.searchsorted(ids, user)]
+        return pd.DataFrame(
+            {
+                "client_no": self.g[0] + client + 1,
+                "user_telegram_id": user,
+                "occurred_at": _utc_times(self.as_of_day, days, utc_minutes),
+                "channel": np.full(k, Channel.CALL.value, dtype=object),
+                "outcome": outcome,
+                "comment": comment,
+                "next_contact_on": np.full(k, np.datetime64("NaT"), dtype="datetime64[D]"),
+                "next_contact_at": pd.Series(
+                    np.full(k, np.datetime64("NaT"), "datetime64[s]")
+                ).dt.tz_localize("UTC"),
+            }
+        )
+
+    def _follow_plan(
+        self,
+        days: np.ndarray,
+        channel: np.ndarray,
+        user: np.ndarray,
+        latest_days: np.ndarray,
+        contacted: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Make each manager's calls per working day follow their plan (this chunk's share).
+
+        Draws from `plan_rng` only, so everything else in the chunk stays the same at
+        any size of the base.
+
+        Returns the channels (calls beyond a day's target become messages or e-mails, and
+        messages become calls where a day falls short) and the extra calls still missing:
+        (client index, days ago), each before that client's latest touch, so recency and
+        next due dates stay as drawn.
+        """
+        rng = self.plan_rng
+        call, message, email = Channel.CALL.value, Channel.MESSAGE.value, Channel.EMAIL.value
+        channel = channel.copy()
+        window = self.workdays[self.workdays <= CALL_WINDOW_DAYS]
+        position = np.minimum(np.searchsorted(window, days), len(window) - 1)
+        on_window_day = window[position] == days
+        extra_client: list[np.ndarray] = []
+        extra_days: list[np.ndarray] = []
+        for manager in v.DEMO_MANAGERS:  # a loop over the vocabulary of managers
+            wanted = manager.daily_call_plan * self.share * rng.uniform(*CALL_LEVEL)
+            wanted = wanted * rng.uniform(*CALL_SWING, len(window))
+            target = np.floor(wanted + rng.random(len(window))).astype(np.int64)
+            rows = np.flatnonzero((user == manager.telegram_id) & on_window_day)
+            day = position[rows]
+
+            calls = rows[channel[rows] == call]
+            rank = _random_rank(position[calls], rng)
+            beyond = calls[rank >= target[position[calls]]]
+            channel[beyond] = np.where(rng.random(len(beyond)) < 0.25, email, message)
+
+            short = target - np.bincount(day[channel[rows] == call], minlength=len(window))
+            written = rows[np.isin(channel[rows], [message, email])]
+            rank = _random_rank(position[written], rng)
+            channel[written[rank < short[position[written]]]] = call
+
+            short = np.maximum(
+                target - np.bincount(day[channel[rows] == call], minlength=len(window)), 0
+            )
+            own = np.flatnonzero(contacted & (self.owner == manager.telegram_id))
+            own = own[np.argsort(latest_days[own], kind="stable")]
+            missing_day = np.repeat(window, short)
+            # clients whose latest touch is more recent than that day
+            count = np.searchsorted(latest_days[own], missing_day, side="left")
+            possible = count > 0
+            pick = (rng.random(int(possible.sum())) * count[possible]).astype(np.int64)
+            extra_client.append(own[pick])
+            extra_days.append(missing_day[possible])
+        return channel, np.concatenate(extra_client), np.concatenate(extra_days)
 
     def _dates_of_record(self) -> None:
         rng, n = self.rng, self.n

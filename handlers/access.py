@@ -41,6 +41,7 @@ async def start_with_invite(
     tr: Translator,
     lang: str,
     company: CompanyPolicy,
+    dashboard_url: str | None = None,
 ) -> None:
     """`/start <code>`: register the newcomer with the invite's role."""
     if user is not None:
@@ -61,7 +62,7 @@ async def start_with_invite(
     )
     newcomer = registration.user
     language = newcomer.language or lang
-    await set_user_commands(bot, person.id, newcomer.role, language)
+    await set_user_commands(bot, person.id, newcomer.role, language, dashboard_url)
     newcomer_tr = Translator(language)
     await message.answer(
         welcome(newcomer, newcomer_tr, returning=registration.reactivated),

@@ -9,27 +9,45 @@ from aiogram.types import CallbackQuery, Message
 
 from services.access import CompanyPolicy
 from services.client_records import owned_clients
+from services.dashboard import dashboard_users
 from services.db.models import Role
-from services.uow import UnitOfWork
+from services.uow import UnitOfWork, UnitOfWorkFactory
 from services.users import UserDTO
 from ui.callbacks import CancelCb
 from ui.i18n import Translator
 from ui.keyboards.menu import main_keyboard
-from ui.menus import set_default_commands, set_user_commands
+from ui.menus import set_dashboard_button, set_default_commands, set_user_commands
 from ui.texts.greeting import greeting, help_text
 from ui.texts.lists import no_clients_text
 
 
-async def set_default_menu(bot: Bot, company: CompanyPolicy) -> None:
-    """At start: the menu of everyone without their own (strangers)."""
+async def set_default_menu(
+    bot: Bot,
+    company: CompanyPolicy,
+    uow_factory: UnitOfWorkFactory,
+    dashboard_url: str | None = None,
+) -> None:
+    """At start: the menu of everyone without their own (strangers), and the dashboard
+    button of every head and admin, so it appears without a /start."""
     await set_default_commands(bot, company.default_language)
+    if dashboard_url:
+        for person in await dashboard_users(uow_factory()):
+            if person.telegram_id is not None:
+                language = person.language or company.default_language
+                await set_dashboard_button(bot, person.telegram_id, language, dashboard_url)
 
 
 async def start(
-    message: Message, bot: Bot, uow: UnitOfWork, user: UserDTO, tr: Translator, lang: str
+    message: Message,
+    bot: Bot,
+    uow: UnitOfWork,
+    user: UserDTO,
+    tr: Translator,
+    lang: str,
+    dashboard_url: str | None = None,
 ) -> None:
     """Greet a registered person, refresh their command menu, give the main-actions keyboard."""
-    await set_user_commands(bot, message.chat.id, user.role, lang)
+    await set_user_commands(bot, message.chat.id, user.role, lang, dashboard_url)
     text = greeting(user, tr)
     if user.role is Role.MANAGER and not await owned_clients(uow, user.id):
         text = f"{text}\n\n{no_clients_text(tr)}"

@@ -26,11 +26,13 @@ async def digest_command(
     tr: Translator,
     company: CompanyPolicy,
     now: datetime,
+    dashboard_url: str | None = None,
 ) -> None:
-    """The digest now: the chart as a photo, then the figures (DigestNotAllowed otherwise)."""
+    """The digest now: the charts as photos, then the figures (DigestNotAllowed otherwise)."""
     digest = await build_digest(uow, user.id, now, default_timezone=company.default_timezone)
-    # the chart is CPU-bound (matplotlib): keep answering everyone else meanwhile
-    await send_parts(bot, message.chat.id, await asyncio.to_thread(digest_parts, digest, tr))
+    # the charts are CPU-bound (matplotlib): keep answering everyone else meanwhile
+    parts = await asyncio.to_thread(digest_parts, digest, tr, dashboard_url)
+    await send_parts(bot, message.chat.id, parts)
 
 
 def create_router() -> Router:

@@ -146,11 +146,12 @@ async def choose_language(
     user: UserDTO,
     company: CompanyPolicy,
     now: datetime,
+    dashboard_url: str | None = None,
 ) -> None:
     """Save the language; confirm and rebuild the command menu in the new language."""
     dto = await set_language(uow, user_id=user.id, language=callback_data.value)
     new_tr = Translator(dto.language or callback_data.value)
-    await set_user_commands(bot, callback.from_user.id, user.role, new_tr.language)
+    await set_user_commands(bot, callback.from_user.id, user.role, new_tr.language, dashboard_url)
     await show(
         callback,
         *settings_screen(

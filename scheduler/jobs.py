@@ -55,6 +55,7 @@ class JobContext:
     catch_up: timedelta = CATCH_UP_WINDOW
     concurrency: int = DEFAULT_CONCURRENCY
     recompute_at: time | None = RECOMPUTE_AT  # None: segments are recomputed elsewhere
+    dashboard_url: str | None = None  # the digest's "Dashboard" button, when served
 
 
 @dataclass
@@ -120,7 +121,8 @@ async def compose_digest(ctx: JobContext, item: DueDelivery) -> list[Part]:
         today=item.key.local_date,
     )
     # matplotlib is CPU-bound: keep the event loop (and the other sends) running
-    return await asyncio.to_thread(digest_parts, digest, Translator(item.recipient.language))
+    tr = Translator(item.recipient.language)
+    return await asyncio.to_thread(digest_parts, digest, tr, ctx.dashboard_url)
 
 
 async def digests(ctx: JobContext, now: datetime) -> DeliveryReport:

@@ -40,6 +40,7 @@ class PushScheduler:
         default_language: str,
         sender: Sender | None = None,
         on_tick: Callable[[TickReport], None] | None = None,
+        dashboard_url: str | None = None,
     ) -> None:
         self.context = JobContext(
             uow_factory=uow_factory,
@@ -47,6 +48,7 @@ class PushScheduler:
             sender=sender or Sender(bot),
             default_timezone=default_timezone,
             default_language=default_language,
+            dashboard_url=dashboard_url,
         )
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()

@@ -5,42 +5,42 @@ Definitions:
   today, in the head's time zone, so on a Monday it also counts calls logged over the
   weekend, and after a holiday everything since the last working day. It always holds
   exactly one working day, so each manager's plan is their `daily_call_plan`.
-- *calls*: interactions with channel "call" logged by the manager (`Interaction.user_id`).
+- *calls*, *plan* and *overdue*: as `services.team` counts them.
 - *the past week*: Monday..Sunday before the current week, shown on the first working day
-  of a week; the plan is the daily plan times the week's working days.
-- *overdue*: the manager's clients whose `next_due_on` is before today.
+  of a week against the week before it; the plan is the daily plan times the week's
+  working days.
 - *new / lost / returned clients and revenue from new vs existing clients*: month to date
-  and last month, exactly as `services.analytics.monthly_accounting` defines them.
+  against the same days of the last month (`services.dashboard.month_to_date`, from the
+  aggregates kept at each recompute), as `services.analytics.monthly_accounting` defines
+  them; on the first working day of a week also the past week against the week before.
 - *notable migrations*: between the two latest run dates, clients that fell from A to
-  B or C, or from X to Z (`services.analytics.segment_migrations`).
-- *at risk*: clients whose current segment state is flagged at risk, by revenue at risk.
+  B or C, or from X to Z (of the changes `services.analytics.segment_migrations` reports).
+- *at risk*: clients flagged at risk by the latest segment run, by revenue at risk (the
+  dashboard's figures: `services.dashboard.top_at_risk`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from services.analytics import monthly_accounting
 from services.calendar import WorkCalendar, load_calendar
-from services.db.models import (
-    Channel,
-    Client,
-    ClientSegment,
-    Interaction,
-    Role,
-    Transaction,
-    User,
-)
+from services.dashboard import ClientFlow, client_flow, month_to_date, top_at_risk
+from services.db.models import Client, Role, User
 from services.errors import AccessDenied
 from services.segment_state import latest_migrations
-from services.settings_store import load_segmentation_settings
+from services.team import (
+    CallsPeriod,
+    ManagerOverdue,
+    active_managers,
+    calls_period,
+    overdue_counts,
+)
 from services.uow import UnitOfWork
 from services.zones import resolve_zone
 
@@ -56,53 +56,6 @@ class DigestNotAllowed(AccessDenied):
 
     def __init__(self) -> None:
         super().__init__("digest")
-
-
-@dataclass(frozen=True)
-class ManagerCalls:
-    user_id: int
-    name: str
-    calls: int
-    plan: int
-
-    @property
-    def percent(self) -> int | None:
-        return round(100 * self.calls / self.plan) if self.plan else None
-
-
-@dataclass(frozen=True)
-class CallsPeriod:
-    start: date  # first local day of the period
-    end: date  # the day after the last one
-    working_days: int
-    managers: tuple[ManagerCalls, ...]
-
-    @property
-    def calls(self) -> int:
-        return sum(m.calls for m in self.managers)
-
-    @property
-    def plan(self) -> int:
-        return sum(m.plan for m in self.managers)
-
-
-@dataclass(frozen=True)
-class ManagerOverdue:
-    user_id: int
-    name: str
-    overdue: int
-
-
-@dataclass(frozen=True)
-class ClientFlow:
-    """One month of client accounting (month to date for the current month)."""
-
-    month: date  # its first day
-    new: int
-    lost: int
-    returned: int
-    revenue_new: Decimal
-    revenue_existing: Decimal
 
 
 @dataclass(frozen=True)
@@ -127,24 +80,31 @@ class RiskClient:
 
 
 @dataclass(frozen=True)
+class WeekReview:
+    """The past week against the week before it (the first working day of a week)."""
+
+    calls: CallsPeriod
+    calls_before: CallsPeriod
+    flow: ClientFlow
+    flow_before: ClientFlow
+
+
+@dataclass(frozen=True)
 class Digest:
     today: date
     timezone: str
     last_day: CallsPeriod
-    week: CallsPeriod | None
+    week: WeekReview | None
     overdue: tuple[ManagerOverdue, ...]
-    this_month: ClientFlow
-    last_month: ClientFlow
+    this_month: ClientFlow  # the 1st to today (or to the latest recompute, if earlier)
+    last_month: ClientFlow  # the same days of the month before
+    figures_as_of: date | None  # the day of the latest recompute; None: never computed
     migration_dates: tuple[date, date] | None  # (earlier, later) snapshot dates
     migrations_total: int
     migrations: tuple[NotableMigration, ...]
     at_risk_total: int
     revenue_at_risk_total: Decimal
     at_risk: tuple[RiskClient, ...]
-
-
-def _local_midnight_utc(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
 def _week_start(day: date) -> date:
@@ -169,93 +129,16 @@ async def _authorize(uow: UnitOfWork, viewer_id: int) -> User:
     return viewer
 
 
-async def _managers(uow: UnitOfWork) -> list[User]:
-    return list(
-        (
-            await uow.session.scalars(
-                select(User)
-                .where(User.role == Role.MANAGER.value, User.is_active.is_(True))
-                .order_by(User.display_name, User.id)
-            )
-        ).all()
+async def _week_review(
+    uow: UnitOfWork, managers: list[User], monday: date, tz: ZoneInfo, calendar: WorkCalendar
+) -> WeekReview:
+    past, before = monday - timedelta(days=7), monday - timedelta(days=14)
+    return WeekReview(
+        calls=await calls_period(uow, managers, past, monday, tz, calendar),
+        calls_before=await calls_period(uow, managers, before, past, tz, calendar),
+        flow=await client_flow(uow, past, monday - timedelta(days=1)),
+        flow_before=await client_flow(uow, before, past - timedelta(days=1)),
     )
-
-
-async def _calls_period(
-    uow: UnitOfWork,
-    managers: list[User],
-    start: date,
-    end: date,
-    tz: ZoneInfo,
-    calendar: WorkCalendar,
-) -> CallsPeriod:
-    counts = dict(
-        (
-            await uow.session.execute(
-                select(Interaction.user_id, func.count())
-                .where(
-                    Interaction.user_id.in_([m.id for m in managers]),
-                    Interaction.channel == Channel.CALL.value,
-                    Interaction.occurred_at >= _local_midnight_utc(start, tz),
-                    Interaction.occurred_at < _local_midnight_utc(end, tz),
-                )
-                .group_by(Interaction.user_id)
-            )
-        ).all()
-    )
-    days = calendar.working_days_in(start, end)
-    return CallsPeriod(
-        start=start,
-        end=end,
-        working_days=days,
-        managers=tuple(
-            ManagerCalls(m.id, m.display_name, int(counts.get(m.id, 0)), m.daily_call_plan * days)
-            for m in managers
-        ),
-    )
-
-
-async def _overdue(
-    uow: UnitOfWork, managers: list[User], today: date
-) -> tuple[ManagerOverdue, ...]:
-    counts = dict(
-        (
-            await uow.session.execute(
-                select(Client.owner_id, func.count())
-                .where(Client.owner_id.in_([m.id for m in managers]), Client.next_due_on < today)
-                .group_by(Client.owner_id)
-            )
-        ).all()
-    )
-    return tuple(ManagerOverdue(m.id, m.display_name, int(counts.get(m.id, 0))) for m in managers)
-
-
-async def _client_flow(uow: UnitOfWork, today: date) -> tuple[ClientFlow, ClientFlow]:
-    rows = (
-        await uow.session.execute(
-            select(Transaction.client_id, Transaction.date, Transaction.amount).where(
-                Transaction.date <= today
-            )
-        )
-    ).all()
-    transactions = pd.DataFrame(rows, columns=["client_id", "date", "amount"])
-    transactions["date"] = pd.to_datetime(transactions["date"])
-    settings = await load_segmentation_settings(uow)
-    table = monthly_accounting(transactions, today, settings, months=2)
-    totals = table[table["manager_id"].isna()].sort_values("month")
-    flows = [
-        ClientFlow(
-            month=row["month"].start_time.date(),
-            new=int(row["new_clients"]),
-            lost=int(row["lost_clients"]),
-            returned=int(row["returned_clients"]),
-            revenue_new=_money(row["revenue_new"]),
-            revenue_existing=_money(row["revenue_existing"]),
-        )
-        for row in totals.to_dict("records")
-    ]
-    last_month, this_month = flows[-2], flows[-1]
-    return this_month, last_month
 
 
 def is_notable(abc_from: Any, abc_to: Any, xyz_from: Any, xyz_to: Any) -> bool:
@@ -309,32 +192,11 @@ async def _migrations(
 
 
 async def _at_risk(uow: UnitOfWork, top: int) -> tuple[int, Decimal, tuple[RiskClient, ...]]:
-    flagged = select(ClientSegment).where(ClientSegment.at_risk.is_(True)).subquery()
-    count, total = (
-        await uow.session.execute(
-            select(func.count(), func.coalesce(func.sum(flagged.c.revenue_at_risk), 0))
-        )
-    ).one()
-    rows = (
-        await uow.session.execute(
-            select(
-                flagged.c.client_id,
-                Client.name,
-                User.display_name,
-                flagged.c.revenue_at_risk,
-                flagged.c.p_alive,
-            )
-            .join(Client, Client.id == flagged.c.client_id)
-            .outerjoin(User, User.id == Client.owner_id)
-            .order_by(flagged.c.revenue_at_risk.desc(), flagged.c.client_id)
-            .limit(top)
-        )
-    ).all()
+    count, total, clients = await top_at_risk(uow, top)
     items = tuple(
-        RiskClient(client_id, name, owner, _money(at_risk), p_alive)
-        for client_id, name, owner, at_risk, p_alive in rows
+        RiskClient(c.client_id, c.name, c.owner_name, c.revenue_at_risk, c.p_alive) for c in clients
     )
-    return int(count), _money(total), items
+    return count, total, items
 
 
 async def build_digest(
@@ -355,18 +217,15 @@ async def build_digest(
         viewer = await _authorize(uow, viewer_id)
         tz = resolve_zone(viewer.timezone, default_timezone)
         today = today or now.astimezone(tz).date()
-        managers = await _managers(uow)
-        last_day = await _calls_period(
+        managers = await active_managers(uow)
+        last_day = await calls_period(
             uow, managers, calendar.previous_working_day(today), today, tz, calendar
         )
         week = None
         if is_first_working_day_of_week(today, calendar):
-            monday = _week_start(today)
-            week = await _calls_period(
-                uow, managers, monday - timedelta(days=7), monday, tz, calendar
-            )
-        overdue = await _overdue(uow, managers, today)
-        this_month, last_month = await _client_flow(uow, today)
+            week = await _week_review(uow, managers, _week_start(today), tz, calendar)
+        overdue = await overdue_counts(uow, managers, today)
+        months = await month_to_date(uow, today)
         migration_dates, migrations_total, migrations = await _migrations(uow, TOP_MIGRATIONS)
         at_risk_total, revenue_at_risk_total, at_risk = await _at_risk(uow, top)
     return Digest(
@@ -375,8 +234,9 @@ async def build_digest(
         last_day=last_day,
         week=week,
         overdue=overdue,
-        this_month=this_month,
-        last_month=last_month,
+        this_month=months.this,
+        last_month=months.previous,
+        figures_as_of=months.as_of,
         migration_dates=migration_dates,
         migrations_total=migrations_total,
         migrations=migrations,

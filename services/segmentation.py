@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.analytics import analyze_clients, cross_sell, segment_migrations
 from services.analytics.settings import SegmentationSettings
+from services.dashboard import store_aggregates
 from services.db import bulk
 from services.db.models import Client, Interaction, SegmentationRun, Transaction
 from services.segment_state import (
@@ -366,7 +367,9 @@ async def recompute_segments(
         analysis = analyze_clients(
             transactions, as_of, settings, clients=clients, interactions=contacts
         )
-        del transactions, clients, contacts  # the largest frames go before the writes
+        # the largest frames go before the writes; the sales stay for the head's figures
+        del clients, contacts
+        transactions = transactions[["client_id", "date", "amount"]]
         result, model = analysis.clients, analysis.model
         ids = result["client_id"].to_numpy(dtype=np.int64)
         phases.done("analytics")
@@ -391,8 +394,12 @@ async def recompute_segments(
         )
         await _update_next_due(connection, ids[current], due[current], next_due_on)
         await uow.flush()
-        await uow.commit()
         phases.done("next_due")
+        # the head's figures from the same state, committed with it
+        await store_aggregates(uow, as_of, transactions)
+        del transactions
+        phases.done("aggregates")
+        await uow.commit()
 
     previous_as_of = previous_dates[0] if previous_dates else None
     migrations: list[Migration] = []

@@ -1,4 +1,9 @@
-"""PNG charts for the digest, drawn with matplotlib's Agg backend (no display, no pyplot).
+"""PNG charts for the digest, drawn for a phone screen with matplotlib's Agg backend.
+
+A phone shows a photo across the screen's width, about 1080 px on a current phone, so
+charts are exactly `WIDTH_PX` wide with every text at least `MIN_TEXT_PX` high at that
+size. Each row puts its label and figures on a line of their own above a full-width bar,
+so long names never squeeze the bars, and the plan is a thick black mark across the bar.
 
 A `Figure` is built per call and never registered with pyplot, so charts can be drawn from
 worker threads (`asyncio.to_thread`) without shared state. Labels arrive translated.
@@ -16,79 +21,131 @@ matplotlib.use("Agg")
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-MAX_BARS = 25  # a phone screen shows about this many names legibly
-CALLS_COLOR = "#2e7d32"
-BELOW_PLAN_COLOR = "#c62828"
-PLAN_COLOR = "#455a64"
+WIDTH_PX = 1080
+DPI = 100
+MIN_TEXT_PX = 28
+TEXT_PT = 22.0  # 30.6 px at DPI 100
+TITLE_PT = 25.0
+MAX_BARS = 15  # beyond this the rows no longer fit a phone screen or two
+
+AT_PLAN_COLOR = "#1b5e20"  # dark green
+BELOW_PLAN_COLOR = "#c62828"  # red
+NO_PLAN_COLOR = "#37474f"
+PLAN_COLOR = "#000000"
+PREVIOUS_COLOR = "#9e9e9e"
+TEXT_COLOR = "#111111"
+
+_ROW_IN = 1.45  # one row: a text line and a bar
+_HEADER_IN = 1.05
+_FOOTER_IN = 0.95
+_LEGEND_LINE_IN = 0.5
 
 
 @dataclass(frozen=True)
-class CallsChartLabels:
-    title: str
-    calls: str
-    plan: str
-    others: str  # label of the bar that sums the managers beyond MAX_BARS
+class BarRow:
+    """One row: `label` on the left, `figures` on the right, a bar of `value` below.
 
-
-def calls_vs_plan_png(
-    names: Sequence[str],
-    calls: Sequence[int],
-    plans: Sequence[int],
-    labels: CallsChartLabels,
-) -> bytes:
-    """Horizontal bars of calls per manager with each one's plan as a tick; PNG bytes.
-
-    Managers below plan are drawn red. Beyond `MAX_BARS` managers, the rest are summed
-    into one bar, so the chart stays readable on a phone.
+    `target` is the plan (0: none); `previous` the same figure one period earlier, drawn
+    as a thin grey bar under the main one.
     """
-    if not len(names) == len(calls) == len(plans):
-        raise ValueError("names, calls and plans must have the same length")
-    rows = list(zip(names, calls, plans, strict=True))
+
+    label: str
+    figures: str
+    value: int
+    target: int = 0
+    previous: int | None = None
+
+
+@dataclass(frozen=True)
+class ChartLegend:
+    at_plan: str
+    below_plan: str
+    plan: str
+    previous: str | None = None  # shown when the rows carry a previous figure
+
+
+def calls_chart_figure(title: str, rows: Sequence[BarRow], legend: ChartLegend) -> Figure:
+    """The chart as a matplotlib Figure (`to_png` renders it); at most `MAX_BARS` rows."""
     if len(rows) > MAX_BARS:
-        rest = rows[MAX_BARS - 1 :]
-        rows = rows[: MAX_BARS - 1]
-        rows.append(
-            (
-                labels.others.format(n=len(rest)),
-                sum(r[1] for r in rest),
-                sum(r[2] for r in rest),
-            )
-        )
-    height = max(2.5, 0.45 * len(rows) + 1.4)
-    figure = Figure(figsize=(7.5, height), dpi=110)
+        raise ValueError(f"at most {MAX_BARS} rows fit a phone screen; sum up the rest")
+    count = max(len(rows), 1)
+    shows_previous = any(row.previous is not None for row in rows) and bool(legend.previous)
+    columns = 2 if shows_previous else 3  # four entries do not fit one line at this size
+    footer = _FOOTER_IN + (_LEGEND_LINE_IN if shows_previous else 0.0)
+    height = _HEADER_IN + count * _ROW_IN + footer
+    figure = Figure(figsize=(WIDTH_PX / DPI, height), dpi=DPI, facecolor="white")
     FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    positions = list(range(len(rows)))[::-1]  # first manager on top
-    values = [row[1] for row in rows]
-    targets = [row[2] for row in rows]
-    colors = [
-        CALLS_COLOR if value >= target else BELOW_PLAN_COLOR
-        for value, target in zip(values, targets, strict=True)
-    ]
-    axes.barh(positions, values, color=colors, height=0.6, label=labels.calls)
-    axes.scatter(targets, positions, marker="|", s=400, color=PLAN_COLOR, label=labels.plan)
-    for position, value in zip(positions, values, strict=True):
-        axes.annotate(
-            str(value),
-            (value, position),
-            xytext=(4, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=9,
+    top = 1 - _HEADER_IN / height
+    bottom = footer / height
+    figure.text(
+        0.04, 1 - 0.5 * _HEADER_IN / height, title, fontsize=TITLE_PT, fontweight="bold",
+        color=TEXT_COLOR, va="center", ha="left",
+    )  # fmt: skip
+    axes = figure.add_axes((0.04, bottom, 0.92, top - bottom))
+    axes.set_axis_off()
+    limit = max([1, *(r.value for r in rows), *(r.target for r in rows)]) * 1.04
+    limit = max(limit, *((r.previous or 0) * 1.04 for r in rows)) if rows else limit
+    axes.set_xlim(0, limit)
+    axes.set_ylim(count, 0)  # row i spans [i, i + 1], the first row on top
+    for index, row in enumerate(rows):
+        text_y, bar_y = index + 0.28, index + 0.68
+        axes.text(0, text_y, _short(row.label), fontsize=TEXT_PT, color=TEXT_COLOR, va="center")
+        axes.text(
+            limit, text_y, row.figures, fontsize=TEXT_PT, color=TEXT_COLOR, va="center",
+            ha="right", fontweight="bold",
+        )  # fmt: skip
+        axes.barh(bar_y, limit, height=0.34, color="#eeeeee", linewidth=0)  # the track
+        color = (
+            NO_PLAN_COLOR
+            if not row.target
+            else AT_PLAN_COLOR
+            if row.value >= row.target
+            else BELOW_PLAN_COLOR
         )
-    axes.set_yticks(positions, [_short(row[0]) for row in rows])
-    axes.set_title(labels.title)
-    axes.set_xlim(0, max([*values, *targets, 1]) * 1.15)
-    axes.legend(loc="lower right", fontsize=8)
-    axes.grid(axis="x", alpha=0.3)
-    figure.tight_layout()
+        bar_height = 0.24 if shows_previous else 0.34
+        offset = -0.05 if shows_previous else 0.0
+        axes.barh(bar_y + offset, row.value, height=bar_height, color=color, linewidth=0)
+        if row.previous is not None:
+            axes.barh(bar_y + 0.13, row.previous, height=0.08, color=PREVIOUS_COLOR, linewidth=0)
+        if row.target:
+            axes.vlines(row.target, bar_y - 0.24, bar_y + 0.24, colors=PLAN_COLOR, linewidth=6)
+    handles = [
+        Patch(color=AT_PLAN_COLOR, label=legend.at_plan),
+        Patch(color=BELOW_PLAN_COLOR, label=legend.below_plan),
+        Line2D([], [], color=PLAN_COLOR, linewidth=6, label=legend.plan),
+    ]
+    if shows_previous and legend.previous:
+        handles.append(Patch(color=PREVIOUS_COLOR, label=legend.previous))
+    figure.legend(
+        handles=handles,
+        loc="lower left",
+        bbox_to_anchor=(0.03, 0.15 / height),
+        ncols=columns,
+        fontsize=TEXT_PT,
+        frameon=False,
+        handlelength=1.0,
+        columnspacing=1.0,
+        handletextpad=0.4,
+        borderaxespad=0.0,
+    )
+    return figure
+
+
+def to_png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", dpi=DPI, facecolor=figure.get_facecolor())
     return buffer.getvalue()
 
 
-def _short(name: str, limit: int = 22) -> str:
+def calls_vs_plan_png(title: str, rows: Sequence[BarRow], legend: ChartLegend) -> bytes:
+    """Calls per manager against each one's plan, `WIDTH_PX` wide; PNG bytes."""
+    return to_png(calls_chart_figure(title, rows, legend))
+
+
+def _short(name: str, limit: int = 26) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 

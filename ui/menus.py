@@ -10,7 +10,14 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    MenuButtonDefault,
+    MenuButtonWebApp,
+    WebAppInfo,
+)
 
 from services.db.models import Role
 from ui.i18n import LANGUAGES, Translator
@@ -25,6 +32,7 @@ MENUS: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: (*_WORK, "digest", "users", "invite", *_COMMON),
 }
 DEFAULT_MENU = ("start",)
+DASHBOARD_ROLES = frozenset({Role.HEAD, Role.ADMIN})
 
 
 def command_names(role: Role | None) -> tuple[str, ...]:
@@ -40,8 +48,14 @@ def commands_for(role: Role | None, language: str) -> list[BotCommand]:
     ]
 
 
-async def set_user_commands(bot: Bot, chat_id: int, role: Role, language: str) -> None:
-    """Give one person the menu of their role in their language; a failure only logs."""
+async def set_user_commands(
+    bot: Bot, chat_id: int, role: Role, language: str, dashboard_url: str | None = None
+) -> None:
+    """Give one person the menu of their role in their language; a failure only logs.
+
+    With `dashboard_url`, heads and admins also get the menu button that opens the
+    dashboard (a Mini App) beside the message field.
+    """
     try:
         await bot.set_my_commands(
             commands_for(role, language), scope=BotCommandScopeChat(chat_id=chat_id)
@@ -49,12 +63,26 @@ async def set_user_commands(bot: Bot, chat_id: int, role: Role, language: str) -
     except TelegramAPIError as error:
         # The menu is a convenience: the reply the person waits for matters more.
         log.warning("could not set the command menu of chat %s: %s", chat_id, error)
+    if dashboard_url and role in DASHBOARD_ROLES:
+        await set_dashboard_button(bot, chat_id, language, dashboard_url)
+
+
+async def set_dashboard_button(bot: Bot, chat_id: int, language: str, dashboard_url: str) -> None:
+    """The chat's menu button opens the dashboard; a failure only logs."""
+    button = MenuButtonWebApp(
+        text=Translator(language)("menu.dashboard_button"), web_app=WebAppInfo(url=dashboard_url)
+    )
+    try:
+        await bot.set_chat_menu_button(chat_id=chat_id, menu_button=button)
+    except TelegramAPIError as error:
+        log.warning("could not set the dashboard button of chat %s: %s", chat_id, error)
 
 
 async def reset_user_commands(bot: Bot, chat_id: int) -> None:
-    """Back to the default menu, e.g. after the person was deactivated."""
+    """Back to the default menu (and menu button), e.g. after the person was deactivated."""
     try:
         await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id=chat_id))
+        await bot.set_chat_menu_button(chat_id=chat_id, menu_button=MenuButtonDefault())
     except TelegramAPIError as error:
         log.warning("could not reset the command menu of chat %s: %s", chat_id, error)
 

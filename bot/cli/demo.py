@@ -7,10 +7,18 @@ local Bot API sandbox and the real bot against it, and serves the web chat.
 from __future__ import annotations
 
 import argparse
+import socket
 from typing import Any
 
 from bot.app import create_application
-from bot.cli.common import EXIT_OK, SubParsers, company_today, open_database, run_command
+from bot.cli.common import (
+    EXIT_OK,
+    CommandError,
+    SubParsers,
+    company_today,
+    open_database,
+    run_command,
+)
 from bot.cli.demo_data import format_summary
 from bot.cli.run import one_process_per_sqlite_file, serve
 from bot.config import Settings
@@ -36,6 +44,21 @@ def register(subparsers: SubParsers) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     return run_command(lambda settings: demo(settings, args))
+
+
+def dashboard_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket for the dashboard (port 0: any free one)."""
+    try:
+        sock = socket.create_server((host, port), reuse_port=False)
+    except OSError as error:
+        raise CommandError(f"cannot serve the dashboard on {host}:{port}: {error}") from error
+    return sock
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def identities_provider(uow_factory: UnitOfWorkFactory) -> Any:
@@ -87,11 +110,22 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> int:
         )
         await sandbox.start()
         try:
+            # the dashboard's port is bound first: the bot's buttons need its address
+            dashboard = dashboard_socket(sandbox.config.host, settings.webapp.port or 0)
+            dashboard_url = f"http://{_url_host(sandbox.config.host)}:{dashboard.getsockname()[1]}/"
             app = await create_application(
-                settings, token=SANDBOX_TOKEN, api_base=sandbox.base_url, scheduler=True
+                settings,
+                token=SANDBOX_TOKEN,
+                api_base=sandbox.base_url,
+                scheduler=True,
+                dashboard_url=dashboard_url,
             )
+            await app.serve_dashboard(sock=dashboard)
             print()
             print(f"Web chat: {sandbox.base_url}/  (pick who you are, then type /start)")
+            print(
+                f"Dashboard: {dashboard_url}  (opens from the head's menu button in the web chat)"
+            )
             print("Press Ctrl+C to stop.")
             await serve(app)
         finally:

@@ -25,6 +25,8 @@ from services.db.schema import SchemaNotReady
 
 log = logging.getLogger(__name__)
 
+DASHBOARD_PREFIX = "/webapp"  # WEBAPP_URL is then https://<host>/webapp/
+
 
 def register(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
@@ -74,6 +76,29 @@ async def serve(app: Application, mounts: Sequence[Mount] = ()) -> int:
     return EXIT_OK
 
 
+def dashboard_mounts(app: Application) -> list[Mount]:
+    """In webhook mode the dashboard is served beside the webhook, under `DASHBOARD_PREFIX`."""
+    if not app.settings.webhook.enabled:
+        return []
+    return [(DASHBOARD_PREFIX, app.build_dashboard())]
+
+
+async def serve_dashboard_port(app: Application) -> None:
+    """In polling mode, `WEBAPP_PORT` serves the dashboard from this process."""
+    webapp = app.settings.webapp
+    if webapp.port is None or app.settings.webhook.enabled:
+        return
+    if app.dashboard_url is None:
+        log.warning("WEBAPP_PORT is set but WEBAPP_URL is not: nobody is shown the dashboard")
+    try:
+        await app.serve_dashboard(host=webapp.host, port=webapp.port)
+    except OSError as error:
+        await app.close()
+        raise CommandError(
+            f"cannot serve the dashboard on {webapp.host}:{webapp.port}: {error}"
+        ) from error
+
+
 async def run(settings: Settings) -> int:
     token = settings.telegram.token()
     if token is None:
@@ -86,5 +111,11 @@ async def run(settings: Settings) -> int:
     if problems:
         raise CommandError("; ".join(problems), EXIT_USAGE)
     with one_process_per_sqlite_file(settings):
-        app = await create_application(settings, token=token, scheduler=True, check_schema=False)
-        return await serve(app)
+        try:
+            app = await create_application(
+                settings, token=token, scheduler=True, check_schema=False
+            )
+        except ValueError as error:  # a setting that cannot work, e.g. WEBAPP_URL over http
+            raise CommandError(str(error), EXIT_USAGE) from error
+        await serve_dashboard_port(app)
+        return await serve(app, dashboard_mounts(app))

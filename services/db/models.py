@@ -178,6 +178,8 @@ class Interaction(Base):
     __table_args__ = (
         Index("ix_interactions_client_occurred", "client_id", "occurred_at"),
         Index("ix_interactions_user_occurred", "user_id", "occurred_at"),
+        # counts a manager's calls of a period from the index alone (the digest, the dashboard)
+        Index("ix_interactions_user_channel_occurred", "user_id", "channel", "occurred_at"),
         Index("ix_interactions_next_contact_at", "next_contact_at"),
     )
 
@@ -295,6 +297,55 @@ class SegmentHistory(Base):
     next_due: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (Index("ix_segment_history_as_of", "as_of"),)
+
+
+class DashboardState(Base):
+    """When the dashboard's aggregates were computed, and as of which day (one row)."""
+
+    __tablename__ = "dashboard_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    as_of: Mapped[date] = mapped_column(Date)
+    segments_as_of: Mapped[date | None] = mapped_column(Date)  # the snapshot counted
+    first_day: Mapped[date] = mapped_column(Date)  # the first day in `dashboard_days`
+    clients: Mapped[int] = mapped_column(Integer)
+    refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DashboardSegment(Base):
+    """Clients and revenue per ABC×XYZ segment and owner (`owner_id` 0: everyone).
+
+    `segment` "" holds the clients without a segment (no purchase in the window).
+    """
+
+    __tablename__ = "dashboard_segments"
+
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    segment: Mapped[str] = mapped_column(String(2), primary_key=True)
+    clients: Mapped[int] = mapped_column(Integer)
+    revenue: Mapped[Decimal] = mapped_column(MONEY)
+    at_risk_clients: Mapped[int] = mapped_column(Integer)
+    revenue_at_risk: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class DashboardDay(Base):
+    """New, lost and returned clients and revenue new vs existing of one day and owner.
+
+    `owner_id` 0 is the whole company. A client's event counts on its first such day
+    of the calendar month, so any run of days within a month sums to distinct
+    clients (`services.analytics.accounting.daily_accounting`). Days without any
+    figure have no row.
+    """
+
+    __tablename__ = "dashboard_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    new_clients: Mapped[int] = mapped_column(Integer, default=0)
+    lost_clients: Mapped[int] = mapped_column(Integer, default=0)
+    returned_clients: Mapped[int] = mapped_column(Integer, default=0)
+    revenue_new: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    revenue_existing: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
 
 
 class AppSetting(Base):

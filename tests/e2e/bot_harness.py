@@ -49,6 +49,7 @@ from bot.app import Application, create_application
 from bot.config import Settings, load_settings
 from sandbox import LimitsConfig, Sandbox, SandboxConfig
 from services.clock import FixedClock
+from services.dashboard import refresh_aggregates
 from services.db.engine import make_engine, make_session_factory
 from services.db.models import (
     Channel,
@@ -288,6 +289,7 @@ async def seed_small_base(
             as_of=as_of,
         )
         await uow.commit()
+    await refresh_aggregates(uow_factory(), as_of)  # what a segment recompute does last
     return ids
 
 

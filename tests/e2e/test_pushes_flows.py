@@ -7,6 +7,7 @@ Moscow); the sender's sleep and monotonic clock are virtual, so retries never wa
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -86,14 +87,30 @@ async def test_the_digest_chart_arrives_as_a_photo_before_the_text(
     bot_app: BotHarness, seed: SeedIds, chat: SandboxClient
 ) -> None:
     context, _ = _context(bot_app)
+    dashboard = "https://crm.example.org/webapp/"
+    context = dataclasses.replace(context, dashboard_url=dashboard)
     report = await tick(context)
     assert report.digest.sent == 1
-    photo, text = await _feed(chat, HEAD)
+    photo, week_photo, text = await _feed(chat, HEAD)
     assert photo["photo"] and photo["caption"].startswith("Звонки за 27.02–01.03")
+    assert "Просроченных контактов:" in photo["caption"]  # the caption adds to the chart
     png = await chat.download(photo["photo"])
     assert png.startswith(b"\x89PNG")
+    assert int.from_bytes(png[16:20], "big") == 1080  # drawn for a phone screen
+    # a Monday: the past week against the week before, in a second chart and in the text
+    assert week_photo["caption"].startswith("Прошлая неделя 23.02–01.03")
     assert text_of(text).startswith("Дайджест отдела продаж · 02.03")
-    assert "Прошлая неделя, 23.02–01.03" in text_of(text)  # a Monday: the past week too
+    assert "Прошлая неделя, 23.02–01.03" in text_of(text)
+
+    # every client named opens with a tap, and the dashboard is one button away
+    labels = [b["text"] for b in buttons(text)]
+    assert labels[-1] == "📊 Дашборд"
+    assert buttons(text)[-1]["web_app"] == {"url": dashboard}
+    risky = [b for b in buttons(text) if "callback_data" in b]
+    assert [b["text"] for b in risky] == ["1. ИП Васильев", "2. ООО «Лютик»"]
+    await chat.press(HEAD, text["message_id"], risky[0]["callback_data"])
+    card = await chat.wait_for(HEAD, lambda m: "ИП Васильев" in text_of(m) and m is not text)
+    assert "Записать звонок" in " ".join(b["text"] for b in buttons(card))
 
 
 async def test_429_and_5xx_are_retried_and_the_push_arrives_once(
@@ -115,8 +132,9 @@ async def test_429_and_5xx_are_retried_and_the_push_arrives_once(
         attempts = dict(
             (await uow.session.execute(select(Delivery.recipient_id, Delivery.attempts))).all()
         )
-    # 429s are refusals, not tries; John: 502, timeout, success; the head: photo + text
-    assert attempts == {seed.anna: 1, seed.john: 3, seed.head: 2}
+    # 429s are refusals, not tries; John: 502, timeout, success; the head (a Monday):
+    # two charts and the text
+    assert attempts == {seed.anna: 1, seed.john: 3, seed.head: 3}
 
 
 async def test_persistent_5xx_fails_and_a_later_tick_delivers(
@@ -170,7 +188,7 @@ async def test_two_bot_instances_ticking_at_once_send_each_push_once(
     assert sum(r.morning.sent for r in reports) == 2
     assert sum(r.digest.sent for r in reports) == 1
     counts = Counter({user: len(await _feed(chat, user)) for user in (*MANAGERS, HEAD)})
-    assert counts == {ANNA: 1, JOHN: 1, HEAD: 2}
+    assert counts == {ANNA: 1, JOHN: 1, HEAD: 3}  # the head (a Monday): two charts, the text
 
 
 async def test_digest_on_demand_for_the_head_but_not_for_a_manager(

@@ -1,19 +1,22 @@
-"""The head of sales' digest: its text, its chart, and the message parts both the
+"""The head of sales' digest: its text, its charts, and the message parts both the
 scheduler and `/digest` send.
 
 Every line is self-contained HTML (no tag spans two lines), so the text can be split at
-line boundaries.
+line boundaries. Each client the digest names carries a number that is also on its
+button (`named_clients`), so every one of them opens with a tap.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from html import escape
 
-from services.digest import CallsPeriod, ClientFlow, Digest
-from ui.charts import CallsChartLabels, calls_vs_plan_png
-from ui.formatting import format_money, format_range, format_short_date, month_name
+from services.dashboard import ClientFlow
+from services.digest import CallsPeriod, Digest
+from ui.charts import MAX_BARS, BarRow, ChartLegend, calls_vs_plan_png
+from ui.formatting import format_money, format_range, format_short_date
 from ui.i18n import Translator
+from ui.keyboards.digest import digest_keyboard, named_clients
 from ui.messages import Part, PhotoPart, text_parts
 
 
@@ -31,7 +34,16 @@ def period_label(period: CallsPeriod, tr: Translator) -> str:
     return format_range(format_short_date(period.start, tr), format_short_date(last, tr), tr)
 
 
-def _calls_section(period: CallsPeriod, title_key: str, tr: Translator) -> list[str]:
+def days_label(start: date, end: date, tr: Translator) -> str:
+    """ "01.12" or "01.12–09.12": the days [start, end] of a client flow."""
+    if start == end:
+        return format_short_date(start, tr)
+    return format_range(format_short_date(start, tr), format_short_date(end, tr), tr)
+
+
+def _calls_section(
+    period: CallsPeriod, title_key: str, tr: Translator, before: CallsPeriod | None = None
+) -> list[str]:
     lines = [
         tr(
             title_key,
@@ -40,41 +52,90 @@ def _calls_section(period: CallsPeriod, title_key: str, tr: Translator) -> list[
             plan=period.plan,
             percent=_percent(period.calls, period.plan, tr),
         )
+        + (tr("digest.before", calls=before.calls) if before is not None else "")
     ]
     if not period.managers:
         lines.append(tr("digest.no_managers"))
     for manager in period.managers:
         if manager.plan:
-            lines.append(
-                tr(
-                    "digest.calls_line",
-                    name=escape(manager.name),
-                    calls=manager.calls,
-                    plan=manager.plan,
-                    percent=_percent(manager.calls, manager.plan, tr),
-                )
+            line = tr(
+                "digest.calls_line",
+                name=escape(manager.name),
+                calls=manager.calls,
+                plan=manager.plan,
+                percent=_percent(manager.calls, manager.plan, tr),
             )
         else:
-            lines.append(
-                tr("digest.calls_line_no_plan", name=escape(manager.name), calls=manager.calls)
-            )
+            line = tr("digest.calls_line_no_plan", name=escape(manager.name), calls=manager.calls)
+        earlier = before.of(manager.user_id) if before is not None else None
+        if earlier is not None:
+            line += tr("digest.before", calls=earlier.calls)
+        lines.append(line)
     return lines
-
-
-def _month(flow: ClientFlow, tr: Translator) -> str:
-    return month_name(flow.month.month, tr)
 
 
 def _change(old: str | None, new: str | None) -> str:
     return f"{old or '—'}→{new or '—'}"
 
 
+def _flow_lines(this: ClientFlow, before: ClientFlow, tr: Translator) -> list[str]:
+    return [
+        tr(
+            "digest.clients_line",
+            new=this.new,
+            new_prev=before.new,
+            lost=this.lost,
+            lost_prev=before.lost,
+            returned=this.returned,
+            returned_prev=before.returned,
+        ),
+        tr(
+            "digest.revenue_line",
+            new=format_money(this.revenue_new, tr, whole=True),
+            new_prev=format_money(before.revenue_new, tr, whole=True),
+            existing=format_money(this.revenue_existing, tr, whole=True),
+            existing_prev=format_money(before.revenue_existing, tr, whole=True),
+        ),
+    ]
+
+
+def _clients_section(digest: Digest, tr: Translator) -> list[str]:
+    if digest.figures_as_of is None:
+        return [tr("digest.clients_not_computed")]
+    this, last = digest.this_month, digest.last_month
+    lines = [
+        tr(
+            "digest.clients_title",
+            period=days_label(this.start, this.end, tr),
+            previous=days_label(last.start, last.end, tr),
+        )
+    ]
+    if digest.figures_as_of < digest.today - timedelta(days=1):
+        lines.append(tr("digest.clients_stale", date=format_short_date(digest.figures_as_of, tr)))
+    lines += _flow_lines(this, last, tr)
+    if digest.week is not None:
+        week = digest.week
+        lines.append("")
+        lines.append(
+            tr(
+                "digest.week_clients_title",
+                period=days_label(week.flow.start, week.flow.end, tr),
+                previous=days_label(week.flow_before.start, week.flow_before.end, tr),
+            )
+        )
+        lines += _flow_lines(week.flow, week.flow_before, tr)
+    return lines
+
+
 def render_digest(digest: Digest, tr: Translator) -> str:
+    numbers = {client_id: n for n, (client_id, _) in enumerate(named_clients(digest), start=1)}
     lines = [tr("digest.title", date=format_short_date(digest.today, tr)), ""]
     lines += _calls_section(digest.last_day, "digest.calls_title", tr)
     if digest.week is not None:
         lines.append("")
-        lines += _calls_section(digest.week, "digest.week_title", tr)
+        lines += _calls_section(
+            digest.week.calls, "digest.week_title", tr, before=digest.week.calls_before
+        )
 
     lines.append("")
     total_overdue = sum(m.overdue for m in digest.overdue)
@@ -88,29 +149,8 @@ def render_digest(digest: Digest, tr: Translator) -> str:
     else:
         lines.append(tr("digest.overdue_none"))
 
-    this, last = digest.this_month, digest.last_month
     lines.append("")
-    lines.append(tr("digest.clients_title", month=_month(this, tr), last_month=_month(last, tr)))
-    lines.append(
-        tr(
-            "digest.clients_line",
-            new=this.new,
-            new_prev=last.new,
-            lost=this.lost,
-            lost_prev=last.lost,
-            returned=this.returned,
-            returned_prev=last.returned,
-        )
-    )
-    lines.append(
-        tr(
-            "digest.revenue_line",
-            new=format_money(this.revenue_new, tr, whole=True),
-            new_prev=format_money(last.revenue_new, tr, whole=True),
-            existing=format_money(this.revenue_existing, tr, whole=True),
-            existing_prev=format_money(last.revenue_existing, tr, whole=True),
-        )
-    )
+    lines += _clients_section(digest, tr)
 
     if digest.migration_dates is not None and digest.migrations_total:
         since, until = digest.migration_dates
@@ -132,6 +172,7 @@ def render_digest(digest: Digest, tr: Translator) -> str:
             lines.append(
                 tr(
                     "digest.migration_line",
+                    number=numbers[migration.client_id],
                     client=escape(migration.name),
                     owner=escape(migration.owner_name or tr("digest.no_owner")),
                     change=", ".join(changes),
@@ -150,6 +191,7 @@ def render_digest(digest: Digest, tr: Translator) -> str:
         lines.extend(
             tr(
                 "digest.risk_line",
+                number=numbers[item.client_id],
                 client=escape(item.name),
                 owner=escape(item.owner_name or tr("digest.no_owner")),
                 amount=format_money(item.revenue_at_risk, tr, whole=True),
@@ -158,32 +200,135 @@ def render_digest(digest: Digest, tr: Translator) -> str:
         )
     else:
         lines.append(tr("digest.risk_none"))
+    if numbers:
+        lines.append("")
+        lines.append(tr("digest.tap_hint"))
     return "\n".join(lines)
 
 
+def _below_plan(period: CallsPeriod, tr: Translator) -> str:
+    below = [m for m in period.managers if m.plan and m.calls < m.plan]
+    if not period.managers or not any(m.plan for m in period.managers):
+        return ""
+    if not below:
+        return tr("digest.caption_all_on_plan")
+    names = ", ".join(
+        tr("digest.caption_name", name=escape(m.name), percent=_percent(m.calls, m.plan, tr))
+        for m in sorted(below, key=lambda m: m.calls / m.plan)
+    )
+    return tr("digest.caption_below", names=names)
+
+
 def digest_caption(digest: Digest, tr: Translator) -> str:
-    return tr("digest.caption", period=period_label(digest.last_day, tr))
+    """What the chart does not say: the team's total, who is below plan, overdue contacts."""
+    period = digest.last_day
+    parts = [
+        tr(
+            "digest.caption",
+            period=period_label(period, tr),
+            calls=period.calls,
+            plan=period.plan,
+            percent=_percent(period.calls, period.plan, tr),
+        ),
+        _below_plan(period, tr),
+        tr("digest.caption_overdue", n=sum(m.overdue for m in digest.overdue)),
+    ]
+    return "\n".join(part for part in parts if part)
+
+
+def week_caption(digest: Digest, tr: Translator) -> str:
+    assert digest.week is not None
+    week, before = digest.week.calls, digest.week.calls_before
+    return "\n".join(
+        part
+        for part in (
+            tr(
+                "digest.week_caption",
+                period=period_label(week, tr),
+                calls=week.calls,
+                plan=week.plan,
+                percent=_percent(week.calls, week.plan, tr),
+                before=before.calls,
+            ),
+            _below_plan(week, tr),
+        )
+        if part
+    )
+
+
+def _chart_figures(calls: int, plan: int, tr: Translator) -> str:
+    """ "24 из 30 · 80%", or just the calls when there is no plan."""
+    if not plan:
+        return str(calls)
+    return tr("digest.chart_figures", calls=calls, plan=plan, percent=_percent(calls, plan, tr))
+
+
+def _rows(period: CallsPeriod, tr: Translator, before: CallsPeriod | None = None) -> list[BarRow]:
+    rows = []
+    for manager in period.managers:
+        figures = _chart_figures(manager.calls, manager.plan, tr)
+        earlier = before.of(manager.user_id) if before is not None else None
+        rows.append(
+            BarRow(
+                manager.name,
+                figures,
+                manager.calls,
+                manager.plan,
+                None if before is None else (earlier.calls if earlier else 0),
+            )
+        )
+    if len(rows) > MAX_BARS:
+        rest = rows[MAX_BARS - 1 :]
+        calls, plan = sum(r.value for r in rest), sum(r.target for r in rest)
+        previous = None if before is None else sum(r.previous or 0 for r in rest)
+        rows = rows[: MAX_BARS - 1]
+        rows.append(
+            BarRow(
+                tr("digest.chart_others", n=len(rest)),
+                tr(
+                    "digest.chart_figures",
+                    calls=calls,
+                    plan=plan,
+                    percent=_percent(calls, plan, tr),
+                ),
+                calls,
+                plan,
+                previous,
+            )
+        )
+    return rows
+
+
+def _legend(tr: Translator) -> ChartLegend:
+    return ChartLegend(
+        at_plan=tr("digest.chart_at_plan"),
+        below_plan=tr("digest.chart_below_plan"),
+        plan=tr("digest.chart_plan"),
+        previous=tr("digest.chart_week_before"),
+    )
 
 
 def digest_chart(digest: Digest, tr: Translator) -> bytes:
     """Calls vs plan per manager for the last working day (PNG; CPU-bound: use a thread)."""
-    managers = digest.last_day.managers
-    return calls_vs_plan_png(
-        [m.name for m in managers],
-        [m.calls for m in managers],
-        [m.plan for m in managers],
-        CallsChartLabels(
-            title=digest_caption(digest, tr),
-            calls=tr("digest.chart_calls"),
-            plan=tr("digest.chart_plan"),
-            others=tr("digest.chart_others", n="{n}"),
-        ),
-    )
+    title = tr("digest.chart_title", period=period_label(digest.last_day, tr))
+    return calls_vs_plan_png(title, _rows(digest.last_day, tr), _legend(tr))
 
 
-def digest_parts(digest: Digest, tr: Translator) -> list[Part]:
-    """The chart with its caption, then the figures; CPU-bound (matplotlib): use a thread."""
-    return [
-        PhotoPart(digest_chart(digest, tr), "digest.png", digest_caption(digest, tr)),
-        *text_parts(render_digest(digest, tr)),
+def week_chart(digest: Digest, tr: Translator) -> bytes:
+    """The past week per manager against plan, with the week before in grey (PNG)."""
+    assert digest.week is not None
+    week = digest.week
+    title = tr("digest.week_chart_title", period=period_label(week.calls, tr))
+    return calls_vs_plan_png(title, _rows(week.calls, tr, week.calls_before), _legend(tr))
+
+
+def digest_parts(digest: Digest, tr: Translator, dashboard_url: str | None = None) -> list[Part]:
+    """The charts with their captions (two on the first working day of a week), then the
+    figures with a button per client named and the dashboard; CPU-bound: use a thread."""
+    parts: list[Part] = [
+        PhotoPart(digest_chart(digest, tr), "digest.png", digest_caption(digest, tr))
     ]
+    if digest.week is not None:
+        parts.append(PhotoPart(week_chart(digest, tr), "week.png", week_caption(digest, tr)))
+    parts += text_parts(render_digest(digest, tr), digest_keyboard(digest, tr, dashboard_url))
+    return parts

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.dashboard import refresh_aggregates
 from services.db.models import Channel, Role
 from services.digest import DigestNotAllowed, build_digest
 from services.uow import UnitOfWorkFactory
@@ -86,7 +87,7 @@ async def _base(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
         "c3": ("B", "Y", 300, False, 0),
         "c4": ("A", "Y", 800, False, 0),
         "c5": ("A", "X", 1200, False, 0),
-        "c6": ("C", "Z", 10, True, 1000),  # no later snapshot: this one is its latest
+        "c6": ("C", "Z", 10, True, 1000),
     }
     later = {
         "c1": ("B", "X", 700, True, 3000),  # A -> B: notable
@@ -94,6 +95,7 @@ async def _base(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
         "c3": ("A", "Y", 600, False, 0),  # B -> A: not notable
         "c4": ("A", "Z", 800, True, 7000),  # Y -> Z: not notable
         "c5": ("C", "X", 100, False, 0),  # A -> C: notable
+        "c6": ("C", "Z", 10, True, 1000),  # unchanged, still at risk
     }
     for as_of, table in ((EARLIER, earlier), (LATER, later)):
         for name, (abc, xyz, revenue, at_risk, amount) in table.items():
@@ -107,6 +109,7 @@ async def _base(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
                 at_risk=at_risk,
                 revenue_at_risk=Decimal(amount),
             )
+    await refresh_aggregates(uow_factory(), date(2026, 11, 9))  # what a recompute does last
     return ids
 
 
@@ -123,12 +126,22 @@ async def test_digest_figures_match_the_hand_computed_ones(uow_factory: UnitOfWo
     ]
     assert (day.calls, day.plan) == (5, 30)
 
-    week = digest.week
-    assert week is not None
+    assert digest.week is not None
+    week, before = digest.week.calls, digest.week.calls_before
     assert (week.start, week.end, week.working_days) == (date(2026, 11, 2), date(2026, 11, 9), 4)
     assert [(m.name, m.calls, m.plan) for m in week.managers] == [
         ("Анна Смирнова", 7, 80),
         ("Борис Котов", 2, 40),
+    ]
+    # the week before: 26 Oct .. 1 Nov, five working days
+    assert (before.start, before.end, before.working_days) == (
+        date(2026, 10, 26),
+        date(2026, 11, 2),
+        5,
+    )
+    assert [(m.name, m.calls, m.plan) for m in before.managers] == [
+        ("Анна Смирнова", 0, 100),
+        ("Борис Котов", 1, 50),
     ]
 
     assert [(o.name, o.overdue) for o in digest.overdue] == [
@@ -136,12 +149,30 @@ async def test_digest_figures_match_the_hand_computed_ones(uow_factory: UnitOfWo
         ("Борис Котов", 1),
     ]
 
+    # month to date (1..9 November) against the same days of October (1..9): Лютик's
+    # first purchase (10 Oct) and Василёк's return (20 Oct) fall outside them
     nov, oct_ = digest.this_month, digest.last_month
-    assert (nov.month, oct_.month) == (date(2026, 11, 1), date(2026, 10, 1))
+    assert (nov.start, nov.end) == (date(2026, 11, 1), date(2026, 11, 9))
+    assert (oct_.start, oct_.end) == (date(2026, 10, 1), date(2026, 10, 9))
+    assert digest.figures_as_of == date(2026, 11, 9)
     assert (nov.new, nov.lost, nov.returned) == (1, 0, 0)
-    assert (oct_.new, oct_.lost, oct_.returned) == (1, 1, 1)
+    assert (oct_.new, oct_.lost, oct_.returned) == (0, 1, 0)
     assert (nov.revenue_new, nov.revenue_existing) == (Decimal("1000.00"), Decimal("300.00"))
-    assert (oct_.revenue_new, oct_.revenue_existing) == (Decimal("500.00"), Decimal("200.00"))
+    assert (oct_.revenue_new, oct_.revenue_existing) == (Decimal("0.00"), Decimal("0.00"))
+    # Monday: the past week (2..8 Nov) against the week before (26 Oct .. 1 Nov)
+    flow, flow_before = digest.week.flow, digest.week.flow_before
+    assert (flow.start, flow.end, flow.new, flow.revenue) == (
+        date(2026, 11, 2),
+        date(2026, 11, 8),
+        1,
+        Decimal("1300.00"),
+    )
+    assert (flow_before.start, flow_before.end, flow_before.new, flow_before.revenue) == (
+        date(2026, 10, 26),
+        date(2026, 11, 1),
+        0,
+        Decimal("0.00"),
+    )
 
     assert digest.migration_dates == (EARLIER, LATER)
     assert digest.migrations_total == 3
@@ -171,12 +202,19 @@ async def test_digest_text_and_chart(uow_factory: UnitOfWorkFactory) -> None:
     assert "• Анна Смирнова: 4 из 20 (20%)" in text
     assert "<b>Прошлая неделя, 02.11–08.11</b>: 9 из 120 (8%)" in text
     assert "<b>Просроченные контакты</b>: 3" in text
-    assert "Новые: 1 (1) · ушли: 0 (1) · вернулись: 0 (1)" in text
+    assert "<b>Клиенты за 01.11–09.11</b> (в скобках — те же дни прошлого месяца, 01.10–09.10)" in (
+        text
+    )
+    assert "Новые: 1 (0) · ушли: 0 (1) · вернулись: 0 (0)" in text
     assert (
-        "Выручка от новых: 1\u00a0000\u00a0₽ (500\u00a0₽), от действующих: 300\u00a0₽ (200\u00a0₽)"
+        "Выручка от новых: 1\u00a0000\u00a0₽ (0\u00a0₽), от действующих: 300\u00a0₽ (0\u00a0₽)"
     ) in text
-    assert "• Одуванчик (Анна Смирнова): A→C" in text
-    assert "• Лютик (Анна Смирнова): X→Z" in text
+    assert "<b>Клиенты за неделю 02.11–08.11</b> (в скобках — неделя 26.10–01.11)" in text
+    # every client named carries the number of its button
+    assert "1. Одуванчик (Анна Смирнова): A→C" in text
+    assert "3. Лютик (Анна Смирнова): X→Z" in text
+    assert "4. Клевер (Борис Котов): 7\u00a0000\u00a0₽" in text
+    assert "2. Ромашка (Анна Смирнова): 3\u00a0000\u00a0₽" in text  # named twice, one number
     assert "<b>Под риском</b>: 3 клиента, выручка под риском 11\u00a0000\u00a0₽" in text
     english = render_digest(digest, Translator("en"))
     assert "<b>Calls on 6 Nov – 8 Nov</b>: 5 of 30 (17%)" in english  # one date format

@@ -310,3 +310,48 @@ def test_bad_arguments_are_refused() -> None:
     assert not inn_check_digits_ok("7707083894")
     assert inn_check_digits_ok("500100732259")  # a valid 12-digit ИНН
     assert not inn_check_digits_ok(str(date.today() - timedelta(days=1)))
+
+
+def _calls_per_plan(frames: DemoFrames) -> pd.DataFrame:
+    """Each manager's logged calls per working day over the bot's months, as a share of plan."""
+    calls = frames.interactions[frames.interactions["channel"] == Channel.CALL.value]
+    zones = {u.telegram_id: u.timezone for u in DEMO_USERS}
+    days = pd.Series(index=calls.index, dtype=object)
+    for telegram_id, group in calls.groupby("user_telegram_id"):
+        local = group["occurred_at"].dt.tz_convert(ZoneInfo(zones[int(telegram_id)]))
+        days[group.index] = local.dt.date
+    counts = calls.assign(day=days).groupby(["day", "user_telegram_id"]).size().unstack(1)
+    managers = [u for u in DEMO_USERS if u.role is Role.MANAGER]
+    counts = counts.reindex(columns=[u.telegram_id for u in managers]).fillna(0)
+    plans = pd.Series({u.telegram_id: u.daily_call_plan for u in managers})
+    recent = counts[counts.index >= AS_OF - timedelta(days=180)]
+    return recent / plans
+
+
+def test_each_manager_calls_about_the_plan_every_working_day(demo: DemoFrames) -> None:
+    share = _calls_per_plan(demo)
+    assert len(share) > 110  # every working day of the last half year
+    assert share.min().min() >= 0.55 and share.max().max() <= 1.25, share.describe()
+    assert share.stack().between(0.6, 1.2).mean() > 0.95
+    assert share.mean().between(0.7, 1.0).all()
+    # the last working day is like any other (weekends are not folded into it)
+    assert share.iloc[-1].between(0.55, 1.25).all()
+    # no calls on weekends or public holidays: 12 June (Russia Day) was a Friday
+    assert date(2026, 6, 12) not in share.index
+    assert all(day.weekday() < 5 for day in share.index)
+
+
+def test_calls_follow_the_plan_at_any_size() -> None:
+    # twice the default book, in three chunks: together they still call about the plan
+    chunks = list(iter_demo_chunks(seed=11, as_of=AS_OF, clients=4000, chunk_size=1500))
+    interactions = pd.concat([c.interactions for c in chunks], ignore_index=True)
+    bigger = DemoFrames(
+        users=pd.DataFrame(),
+        clients=pd.DataFrame(),
+        client_phones=pd.DataFrame(),
+        transactions=pd.DataFrame(),
+        interactions=interactions,
+    )
+    share = _calls_per_plan(bigger)
+    assert share.stack().between(0.6, 1.2).mean() > 0.9, share.describe()
+    assert share.mean().between(0.7, 1.0).all()

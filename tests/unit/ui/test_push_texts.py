@@ -6,9 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.digest import CallsPeriod, ClientFlow, Digest, ManagerCalls, ManagerOverdue
+from services.dashboard import ClientFlow
+from services.digest import Digest
 from services.lists import ClientListItem
 from services.pushes import MorningPush, Reminder, group_by_segment, rotate
+from services.team import CallsPeriod, ManagerCalls, ManagerOverdue
 from ui.i18n import Translator
 from ui.keyboards.pushes import morning_push_keyboard, reminder_keyboard
 from ui.messages import TEXT_LIMIT, text_parts
@@ -136,7 +138,9 @@ def test_a_long_digest_splits_into_messages_under_the_limit() -> None:
         ManagerCalls(i, f"Менеджер с длинной фамилией {i}", i % 30, 20) for i in range(400)
     )
     period = CallsPeriod(TODAY - timedelta(days=1), TODAY, 1, managers)
-    flow = ClientFlow(date(2026, 11, 1), 1, 2, 3, Decimal("10.00"), Decimal("20.00"))
+    flow = ClientFlow(
+        date(2026, 11, 1), date(2026, 11, 9), 1, 2, 3, Decimal("10.00"), Decimal("20.00")
+    )
     digest = Digest(
         today=TODAY,
         timezone="Europe/Moscow",
@@ -145,6 +149,7 @@ def test_a_long_digest_splits_into_messages_under_the_limit() -> None:
         overdue=tuple(ManagerOverdue(i, f"М{i}", i % 3) for i in range(400)),
         this_month=flow,
         last_month=flow,
+        figures_as_of=TODAY,
         migration_dates=None,
         migrations_total=0,
         migrations=(),

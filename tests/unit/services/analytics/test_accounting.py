@@ -4,6 +4,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from services.analytics import SegmentationSettings, monthly_accounting
+from services.analytics.accounting import daily_accounting
 from tests.unit.services.analytics.builders import day, transactions
 
 AS_OF = day("2024-03-31")
@@ -188,3 +189,75 @@ def test_months_do_not_depend_on_how_many_are_reported_with_the_model():
     assert_frame_equal(short, tail)
     totals = short[short["manager_id"].isna()].set_index("month")["lost_clients"]
     assert totals[pd.Period("2021-11", "M")] >= 1
+
+
+# --- per day ------------------------------------------------------------------------
+
+
+def _days_between(frame, first, last, manager=None):
+    rows = frame[(frame["day"] >= pd.Timestamp(first)) & (frame["day"] <= pd.Timestamp(last))]
+    rows = (
+        rows[rows["manager_id"].isna()] if manager is None else rows[rows["manager_id"] == manager]
+    )
+    columns = ["new_clients", "lost_clients", "returned_clients", "revenue_new", "revenue_existing"]
+    return rows[columns].sum().round(2).tolist()
+
+
+def test_daily_figures_add_up_to_the_monthly_ones():
+    owners = pd.DataFrame({"client_id": [1, 2, 3, 4], "manager_id": [1, 1, 2, 2]})
+    daily = daily_accounting(TX, AS_OF, owners=owners, months=3)
+    monthly = monthly_accounting(TX, AS_OF, owners=owners, months=3)
+    assert daily["day"].min() == pd.Timestamp("2024-01-01")
+    assert daily["day"].max() == pd.Timestamp("2024-03-31")
+    assert len(daily) == 91 * 3  # every day: the total and two managers
+    daily["month"] = daily["day"].dt.to_period("M")
+    sums = (
+        daily.groupby(["month", daily["manager_id"].fillna(0)], sort=True)[
+            ["new_clients", "lost_clients", "returned_clients", "revenue_new", "revenue_existing"]
+        ]
+        .sum()
+        .round(2)
+        .reset_index(drop=True)
+    )
+    expected = monthly.drop(columns=["month", "manager_id"]).reset_index(drop=True)
+    assert_frame_equal(sums, expected, check_dtype=False)
+
+
+def test_month_to_date_counts_each_client_once_on_its_first_event():
+    # Cycle 2 days: dormant after 3 days, lost after 8. Client 1 returns on 3 and 10
+    # March (two returns in one month) and is lost on 19 March.
+    tx = transactions(
+        [
+            (1, "2024-02-20", 10.0),
+            (1, "2024-02-22", 10.0),
+            (1, "2024-02-24", 10.0),
+            (1, "2024-03-03", 10.0),  # returned (gap 8 > 3)
+            (1, "2024-03-10", 10.0),  # returned again
+            (2, "2024-03-05", 7.0),  # new
+        ]
+    )
+    settings = SegmentationSettings(lost_max_days=8)
+    daily = daily_accounting(tx, day("2024-03-31"), settings, months=2)
+    by_day = daily.set_index("day")
+    assert by_day.loc["2024-03-03", "returned_clients"] == 1
+    assert by_day.loc["2024-03-10", "returned_clients"] == 0  # already counted in March
+    assert by_day.loc["2024-03-05", "new_clients"] == 1
+    assert by_day.loc["2024-02-20", "new_clients"] == 1
+    assert by_day.loc["2024-03-19", "lost_clients"] == 1
+    # month to date on 9 March vs the same days of February
+    assert _days_between(daily, "2024-03-01", "2024-03-09") == [1, 0, 1, 7.0, 10.0]
+    assert _days_between(daily, "2024-02-01", "2024-02-09") == [0, 0, 0, 0.0, 0.0]
+    monthly = monthly_accounting(tx, day("2024-03-31"), settings, months=2)
+    march = monthly.iloc[-1]
+    assert _days_between(daily, "2024-03-01", "2024-03-31")[:3] == [
+        march["new_clients"],
+        march["lost_clients"],
+        march["returned_clients"],
+    ]
+
+
+def test_daily_accounting_of_an_empty_base_is_all_zeros():
+    empty = transactions([])
+    daily = daily_accounting(empty, AS_OF, months=1)
+    assert len(daily) == 31
+    assert daily[["new_clients", "lost_clients", "returned_clients"]].to_numpy().sum() == 0
