@@ -10,16 +10,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings, load_settings
-from services.analytics.settings import SegmentationSettings
 from services.db.engine import make_engine, make_session_factory
 from services.db.schema import SchemaNotReady, ensure_schema
 from services.uow import UnitOfWorkFactory
 from services.zones import resolve_zone
+
+if TYPE_CHECKING:  # the analytics package brings pandas and SciPy: only where used
+    from services.analytics.settings import SegmentationSettings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -79,6 +81,8 @@ def run_command(main: Callable[[Settings], Awaitable[int]]) -> int:
 
 def read_segmentation_config(path: Path) -> SegmentationSettings:
     """Settings at the top level of the file or under [segmentation]."""
+    from services.analytics.settings import SegmentationSettings
+
     try:
         with path.open("rb") as file:
             table = "segmentation" if "segmentation" in tomllib.load(file) else None
