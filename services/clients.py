@@ -21,7 +21,7 @@ from services.db.models import (
     User,
 )
 from services.errors import AccessDenied, ClientNotFound
-from services.segment_state import ChurnRisk, churn_risk, current_segment, current_segment_join
+from services.segment_state import ChurnRisk, current_segment, current_segment_join
 from services.uow import UnitOfWork
 
 HISTORY_PAGE_SIZE = 8
@@ -207,7 +207,7 @@ async def build_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datet
         is_vip=client.is_vip,
         vip_reason=client.vip_reason,
         snapshot=snapshot,
-        churn_risk=churn_risk(snapshot.p_alive if snapshot else None),
+        churn_risk=ChurnRisk(latest.risk) if latest is not None and latest.risk else None,
         last_purchase_on=last_purchase_on,
         last_purchase_amount=Decimal(last_purchase_amount)
         if last_purchase_amount is not None
@@ -394,7 +394,6 @@ __all__ = [
     "NoteView",
     "SnapshotView",
     "build_card",
-    "churn_risk",
     "format_phone",
     "get_card",
     "get_history",

@@ -77,6 +77,12 @@ class RiskClient:
     owner_name: str | None
     revenue_at_risk: Decimal
     p_alive: float | None
+    value_at_risk: Decimal | None = None  # the ranking; None without a spend model
+
+    @property
+    def at_stake(self) -> Decimal:
+        """The money this client puts at stake: value at risk, else revenue at risk."""
+        return self.revenue_at_risk if self.value_at_risk is None else self.value_at_risk
 
 
 @dataclass(frozen=True)
@@ -194,7 +200,8 @@ async def _migrations(
 async def _at_risk(uow: UnitOfWork, top: int) -> tuple[int, Decimal, tuple[RiskClient, ...]]:
     count, total, clients = await top_at_risk(uow, top)
     items = tuple(
-        RiskClient(c.client_id, c.name, c.owner_name, c.revenue_at_risk, c.p_alive) for c in clients
+        RiskClient(c.client_id, c.name, c.owner_name, c.revenue_at_risk, c.p_alive, c.value_at_risk)
+        for c in clients
     )
     return count, total, items
 

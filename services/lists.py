@@ -133,7 +133,12 @@ def _risk(owner_id: int | None) -> _Rows:
     return (
         _base(owner_id, inner=True)
         .where(_snapshot.at_risk.is_(True))
-        .order_by(_snapshot.revenue_at_risk.desc(), Client.name, Client.id)
+        .order_by(
+            _snapshot.value_at_risk.desc().nulls_last(),
+            _snapshot.revenue_at_risk.desc(),
+            Client.name,
+            Client.id,
+        )
     )
 
 
@@ -198,7 +203,10 @@ async def reactivation_list(
 
 
 async def risk_list(uow: UnitOfWork, owner_id: int | None, today: date) -> list[ClientListItem]:
-    """Clients whose latest snapshot says "at risk", by revenue at risk, largest first.
+    """Clients whose latest snapshot says "at risk", the most value at risk first.
+
+    Value at risk is `value_12m × (1 − P(alive))`; clients without a spend model
+    (nobody bought twice) follow, by revenue at risk.
 
     Call inside `async with uow`.
     """

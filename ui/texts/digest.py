@@ -194,7 +194,7 @@ def render_digest(digest: Digest, tr: Translator) -> str:
                 number=numbers[item.client_id],
                 client=escape(item.name),
                 owner=escape(item.owner_name or tr("digest.no_owner")),
-                amount=format_money(item.revenue_at_risk, tr, whole=True),
+                amount=format_money(item.at_stake, tr, whole=True),
             )
             for item in digest.at_risk
         )
