@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -21,6 +22,7 @@ from services.db.models import (
     User,
 )
 from services.errors import AccessDenied, ClientNotFound
+from services.explanations import LabelReasons, manager_set, reasons_from
 from services.segment_state import ChurnRisk, current_segment, current_segment_join
 from services.uow import UnitOfWork
 
@@ -89,6 +91,7 @@ class ClientCard:
     today: date
     can_set_vip: bool
     can_hand_over: bool = False  # heads and admins give a client to another manager
+    reasons: LabelReasons | None = None  # the figures behind the labels
 
     @property
     def segment(self) -> str | None:
@@ -194,6 +197,10 @@ async def build_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datet
     if not phones and client.phones:
         phones = (client.phones,)
     next_due = client.next_due_on
+    reasons = await _reasons(session, latest)
+    # a date set on the latest contact, maybe after the recompute: who set it, and when
+    if reasons is not None and last is not None and last[0].next_contact_on == next_due:
+        reasons = manager_set(reasons, last[1], viewer.local_today(last[0].occurred_at))
     return ClientCard(
         client_id=client.id,
         name=client.name,
@@ -219,7 +226,19 @@ async def build_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datet
         today=today,
         can_set_vip=viewer.can_set_vip,
         can_hand_over=viewer.role in (Role.HEAD, Role.ADMIN),
+        reasons=reasons,
     )
+
+
+async def _reasons(session: Any, row: ClientSegment | None) -> LabelReasons | None:
+    if row is None:
+        return None
+    values = {c.key: getattr(row, c.key) for c in ClientSegment.__table__.columns}
+    if row.next_due_set_by is not None:
+        values["next_due_set_by_name"] = await session.scalar(
+            select(User.display_name).where(User.id == row.next_due_set_by)
+        )
+    return reasons_from(values)
 
 
 async def get_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datetime) -> ClientCard:

@@ -274,11 +274,24 @@ async def _read_contacts(connection: AsyncConnection, as_of: date, timezone: str
     )
 
 
+@dataclass(frozen=True)
+class _Suggestions:
+    """Cross-sell per client: JSON lists (best first) and the first suggestion's reason."""
+
+    lists: np.ndarray  # JSON text per client, "[]" if none
+    source: np.ndarray  # object: the bought category behind the first suggestion, or None
+    lift: np.ndarray  # float: its lift, NaN if none
+
+
 def _suggestions(
     baskets: pd.DataFrame, ids: np.ndarray, as_of: date, settings: SegmentationSettings
-) -> np.ndarray:
-    """Cross-sell suggestions per client of `ids` as JSON lists, best first ("[]" if none)."""
-    out = np.full(len(ids), "[]", dtype=object)
+) -> _Suggestions:
+    """Cross-sell suggestions per client of `ids`, with why the first one is suggested."""
+    out = _Suggestions(
+        np.full(len(ids), "[]", dtype=object),
+        np.full(len(ids), None, dtype=object),
+        np.full(len(ids), np.nan),
+    )
     if baskets.empty or settings.cross_sell_max_suggestions == 0:
         return out
     suggested = cross_sell(baskets, as_of, settings.cross_sell_max_suggestions)
@@ -297,7 +310,11 @@ def _suggestions(
         dtype=object,
     )
     at = np.searchsorted(ids, owners)
-    out[at] = texts[which.reshape(-1)]
+    out.lists[at] = texts[which.reshape(-1)]
+    first = ranks == 1
+    first_at = np.searchsorted(ids, suggested["client_id"].to_numpy(dtype=np.int64)[first])
+    out.source[first_at] = suggested["source_category"].astype(object).to_numpy()[first]
+    out.lift[first_at] = suggested["lift"].to_numpy(dtype=np.float64)[first]
     return out
 
 
@@ -307,14 +324,17 @@ def _user_ids(values: pd.Series) -> pd.Series:
     return ids.mask(ids == 0)
 
 
-def _states(result: pd.DataFrame, suggestions: np.ndarray) -> pd.DataFrame:
+def _states(result: pd.DataFrame, suggestions: _Suggestions) -> pd.DataFrame:
     """The state columns from the analysis: every result column that is a state column."""
     p_alive = result["p_alive"].to_numpy(dtype=np.float64)
     derived: dict[str, Any] = {
         "churn_probability": 1.0 - p_alive,
         # the model's band, consistent with the status: none for lost and potential clients
         "risk": result["churn_risk"],
-        "cross_sell": suggestions,
+        "cross_sell": suggestions.lists,
+        "cross_sell_from": suggestions.source,
+        "cross_sell_lift": suggestions.lift,
+        "cadence_source": result["cadence_source"].astype(object),
         "next_due_source": result["next_due_source"].astype(object),
         "next_due_set_by": _user_ids(result["next_due_set_by"]),
         # nothing to count a cadence from yet: due on every run's date

@@ -37,8 +37,12 @@ _COLUMNS: tuple[tuple[str, sa.types.TypeEngine[object]], ...] = (
     ("repeat_purchases", sa.Integer()),
     ("history_days", sa.Integer()),
     ("last_touch", sa.Date()),
+    ("last_contact", sa.Date()),
+    ("cadence_source", sa.String(length=10)),
     ("next_due_source", sa.String(length=8)),
     ("next_due_set_by", sa.Integer()),
+    ("cross_sell_from", sa.String(length=200)),
+    ("cross_sell_lift", sa.Float()),
 )
 
 

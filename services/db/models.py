@@ -277,8 +277,13 @@ class ClientSegment(Base):
     repeat_purchases: Mapped[int | None] = mapped_column(Integer)
     history_days: Mapped[int | None] = mapped_column(Integer)
     last_touch: Mapped[date | None] = mapped_column(Date)
+    last_contact: Mapped[date | None] = mapped_column(Date)
+    cadence_source: Mapped[str | None] = mapped_column(String(10))
     next_due_source: Mapped[str | None] = mapped_column(String(8))
     next_due_set_by: Mapped[int | None] = mapped_column(Integer)  # users.id, no constraint
+    # the first cross-sell suggestion's reason: buyers of `cross_sell_from` buy it `lift`× more
+    cross_sell_from: Mapped[str | None] = mapped_column(String(200))
+    cross_sell_lift: Mapped[float | None] = mapped_column(Float)
 
     # every run rewrites every row: half-empty pages keep those updates HOT (no index
     # writes, no growth between VACUUMs)
