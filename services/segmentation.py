@@ -38,6 +38,7 @@ from services.analytics.settings import SegmentationSettings
 from services.dashboard import store_aggregates
 from services.db import bulk
 from services.db.models import Client, Interaction, SegmentationRun, Transaction
+from services.model_check import has_check, quarter_backtest, store_check
 from services.segment_state import (
     NULL_DAY,
     STATE_COLUMNS,
@@ -437,8 +438,14 @@ async def recompute_segments(
         phases.done("next_due")
         # the head's figures from the same state, committed with it
         await store_aggregates(uow, as_of, transactions)
-        del transactions
         phases.done("aggregates")
+        # once a month: how the model did on the last quarter (the head's digest says it)
+        if not await has_check(uow, as_of):
+            check = quarter_backtest(transactions, as_of)
+            if check is not None:
+                store_check(uow, check)
+            phases.done("model_check")
+        del transactions
         await uow.commit()
 
     previous_as_of = previous_dates[0] if previous_dates else None
