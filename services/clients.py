@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -21,7 +22,8 @@ from services.db.models import (
     User,
 )
 from services.errors import AccessDenied, ClientNotFound
-from services.segment_state import ChurnRisk, churn_risk, current_segment, current_segment_join
+from services.explanations import LabelReasons, manager_set, reasons_from
+from services.segment_state import ChurnRisk, current_segment, current_segment_join
 from services.uow import UnitOfWork
 
 HISTORY_PAGE_SIZE = 8
@@ -89,6 +91,7 @@ class ClientCard:
     today: date
     can_set_vip: bool
     can_hand_over: bool = False  # heads and admins give a client to another manager
+    reasons: LabelReasons | None = None  # the figures behind the labels
 
     @property
     def segment(self) -> str | None:
@@ -194,6 +197,10 @@ async def build_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datet
     if not phones and client.phones:
         phones = (client.phones,)
     next_due = client.next_due_on
+    reasons = await _reasons(session, latest)
+    # a date set on the latest contact, maybe after the recompute: who set it, and when
+    if reasons is not None and last is not None and last[0].next_contact_on == next_due:
+        reasons = manager_set(reasons, last[1], viewer.local_today(last[0].occurred_at))
     return ClientCard(
         client_id=client.id,
         name=client.name,
@@ -207,7 +214,7 @@ async def build_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datet
         is_vip=client.is_vip,
         vip_reason=client.vip_reason,
         snapshot=snapshot,
-        churn_risk=churn_risk(snapshot.p_alive if snapshot else None),
+        churn_risk=ChurnRisk(latest.risk) if latest is not None and latest.risk else None,
         last_purchase_on=last_purchase_on,
         last_purchase_amount=Decimal(last_purchase_amount)
         if last_purchase_amount is not None
@@ -219,7 +226,19 @@ async def build_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datet
         today=today,
         can_set_vip=viewer.can_set_vip,
         can_hand_over=viewer.role in (Role.HEAD, Role.ADMIN),
+        reasons=reasons,
     )
+
+
+async def _reasons(session: Any, row: ClientSegment | None) -> LabelReasons | None:
+    if row is None:
+        return None
+    values = {c.key: getattr(row, c.key) for c in ClientSegment.__table__.columns}
+    if row.next_due_set_by is not None:
+        values["next_due_set_by_name"] = await session.scalar(
+            select(User.display_name).where(User.id == row.next_due_set_by)
+        )
+    return reasons_from(values)
 
 
 async def get_card(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datetime) -> ClientCard:
@@ -394,7 +413,6 @@ __all__ = [
     "NoteView",
     "SnapshotView",
     "build_card",
-    "churn_risk",
     "format_phone",
     "get_card",
     "get_history",

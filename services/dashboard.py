@@ -523,6 +523,7 @@ class DashboardClient:
     at_risk: bool
     revenue_at_risk: Decimal
     next_due: date | None
+    value_at_risk: Decimal | None = None  # value_12m × (1 − P(alive)): the at-risk ranking
 
 
 @dataclass(frozen=True)
@@ -562,6 +563,7 @@ def _client_rows(segments_as_of: date, owner_id: int | None) -> _Rows:
             s.at_risk,
             s.revenue_at_risk,
             Client.next_due_on,
+            s.value_at_risk,
         )
         .join(Client, Client.id == s.client_id)
         .outerjoin(User, User.id == Client.owner_id)
@@ -573,7 +575,8 @@ def _client_rows(segments_as_of: date, owner_id: int | None) -> _Rows:
 
 
 def _dashboard_client(row: Sequence[Any]) -> DashboardClient:
-    (cid, name, owner_id, owner, vip, segment, status, revenue, p_alive, at_risk, var, due) = row
+    cid, name, owner_id, owner, vip, segment, status, revenue, p_alive, at_risk, var = row[:11]
+    due, value = row[11], row[12]
     return DashboardClient(
         client_id=cid,
         name=name,
@@ -587,6 +590,7 @@ def _dashboard_client(row: Sequence[Any]) -> DashboardClient:
         at_risk=bool(at_risk),
         revenue_at_risk=_money(var),
         next_due=due,
+        value_at_risk=None if value is None else _money(value),
     )
 
 
@@ -663,15 +667,16 @@ def _at_risk_rows(segments_as_of: date, owner_id: int | None) -> _Rows:
     return (
         _client_rows(segments_as_of, owner_id)
         .where(s.at_risk.is_(True))
-        .order_by(s.revenue_at_risk.desc(), Client.id)
+        .order_by(s.value_at_risk.desc().nulls_last(), s.revenue_at_risk.desc(), Client.id)
     )
 
 
 async def top_at_risk(
     uow: UnitOfWork, limit: int
 ) -> tuple[int, Decimal, tuple[DashboardClient, ...]]:
-    """Clients at risk in all, their revenue at risk, and the `limit` largest (the digest's
-    list); from the same segment state as the dashboard. Inside `async with uow`."""
+    """Clients at risk in all, their revenue at risk, and the `limit` with the most value at
+    risk (the digest's list); from the same segment state as the dashboard. Inside
+    `async with uow`."""
     state = await aggregates_state(uow)
     if state is None or state.segments_as_of is None:
         return 0, _ZERO, ()

@@ -33,6 +33,7 @@ from services.calendar import WorkCalendar, load_calendar
 from services.dashboard import ClientFlow, client_flow, month_to_date, top_at_risk
 from services.db.models import Client, Role, User
 from services.errors import AccessDenied
+from services.model_check import ModelCheckView, month_check
 from services.segment_state import latest_migrations
 from services.team import (
     CallsPeriod,
@@ -77,6 +78,12 @@ class RiskClient:
     owner_name: str | None
     revenue_at_risk: Decimal
     p_alive: float | None
+    value_at_risk: Decimal | None = None  # the ranking; None without a spend model
+
+    @property
+    def at_stake(self) -> Decimal:
+        """The money this client puts at stake: value at risk, else revenue at risk."""
+        return self.revenue_at_risk if self.value_at_risk is None else self.value_at_risk
 
 
 @dataclass(frozen=True)
@@ -105,10 +112,16 @@ class Digest:
     at_risk_total: int
     revenue_at_risk_total: Decimal
     at_risk: tuple[RiskClient, ...]
+    # the first working day of a month: how the model did on the team's own data
+    model_check: ModelCheckView | None = None
 
 
 def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def is_first_working_day_of_month(day: date, calendar: WorkCalendar) -> bool:
+    return calendar.is_working_day(day) and calendar.working_days_in(day.replace(day=1), day) == 0
 
 
 def is_first_working_day_of_week(day: date, calendar: WorkCalendar) -> bool:
@@ -194,7 +207,8 @@ async def _migrations(
 async def _at_risk(uow: UnitOfWork, top: int) -> tuple[int, Decimal, tuple[RiskClient, ...]]:
     count, total, clients = await top_at_risk(uow, top)
     items = tuple(
-        RiskClient(c.client_id, c.name, c.owner_name, c.revenue_at_risk, c.p_alive) for c in clients
+        RiskClient(c.client_id, c.name, c.owner_name, c.revenue_at_risk, c.p_alive, c.value_at_risk)
+        for c in clients
     )
     return count, total, items
 
@@ -228,6 +242,9 @@ async def build_digest(
         months = await month_to_date(uow, today)
         migration_dates, migrations_total, migrations = await _migrations(uow, TOP_MIGRATIONS)
         at_risk_total, revenue_at_risk_total, at_risk = await _at_risk(uow, top)
+        model = None
+        if is_first_working_day_of_month(today, calendar):
+            model = await month_check(uow, today)
     return Digest(
         today=today,
         timezone=tz.key,
@@ -243,4 +260,5 @@ async def build_digest(
         at_risk_total=at_risk_total,
         revenue_at_risk_total=revenue_at_risk_total,
         at_risk=at_risk,
+        model_check=model,
     )

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 
 from services.access import Viewer
 from services.db.models import Client, ClientSegment, User
+from services.explanations import LabelReasons, SetBy, reason_columns, reasons_from_row, set_by_join
 from services.segment_state import current_segment_join
 from services.uow import UnitOfWork
 
@@ -47,6 +48,7 @@ class ClientListItem:
     revenue_12m: Decimal
     revenue_at_risk: Decimal
     p_alive: float | None
+    reasons: LabelReasons | None = None  # the figures behind the labels, for one short line
 
 
 class ListKind(StrEnum):
@@ -92,10 +94,12 @@ def _base(owner_id: int | None, *, inner: bool) -> _Rows:
             _snapshot.revenue,
             _snapshot.revenue_at_risk,
             _snapshot.p_alive,
+            *reason_columns(),
         )
         .select_from(Client)
         .outerjoin(User, User.id == Client.owner_id)
         .join(_snapshot, _snapshot_join, isouter=not inner)
+        .outerjoin(SetBy, set_by_join())
     )
     if owner_id is not None:
         query = query.where(Client.owner_id == owner_id)
@@ -133,8 +137,16 @@ def _risk(owner_id: int | None) -> _Rows:
     return (
         _base(owner_id, inner=True)
         .where(_snapshot.at_risk.is_(True))
-        .order_by(_snapshot.revenue_at_risk.desc(), Client.name, Client.id)
+        .order_by(
+            _snapshot.value_at_risk.desc().nulls_last(),
+            _snapshot.revenue_at_risk.desc(),
+            Client.name,
+            Client.id,
+        )
     )
+
+
+_ITEM_COLUMNS = 13  # then `reason_columns()`
 
 
 def _item(row: Any, today: date) -> ClientListItem:
@@ -152,7 +164,7 @@ def _item(row: Any, today: date) -> ClientListItem:
         revenue,
         revenue_at_risk,
         p_alive,
-    ) = row
+    ) = row[:_ITEM_COLUMNS]
     return ClientListItem(
         client_id=client_id,
         name=name,
@@ -168,6 +180,7 @@ def _item(row: Any, today: date) -> ClientListItem:
         revenue_12m=Decimal(revenue or 0),
         revenue_at_risk=Decimal(revenue_at_risk or 0),
         p_alive=p_alive,
+        reasons=reasons_from_row(row[_ITEM_COLUMNS:]),
     )
 
 
@@ -198,7 +211,10 @@ async def reactivation_list(
 
 
 async def risk_list(uow: UnitOfWork, owner_id: int | None, today: date) -> list[ClientListItem]:
-    """Clients whose latest snapshot says "at risk", by revenue at risk, largest first.
+    """Clients whose latest snapshot says "at risk", the most value at risk first.
+
+    Value at risk is `value_12m × (1 − P(alive))`; clients without a spend model
+    (nobody bought twice) follow, by revenue at risk.
 
     Call inside `async with uow`.
     """

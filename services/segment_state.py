@@ -21,8 +21,8 @@ on the later dates stay what they were (`store_states`).
 The columns stored are those of `ClientSegment` (`STATE_COLUMNS`): a new column of
 `analyze_clients`' result is kept by adding a column of the same name to the model
 (and a migration); the recompute maps result columns to state columns by name. The
-churn-risk band the card shows is part of the tracked state, so its thresholds are
-defined here.
+churn-risk band is part of the tracked state; it is the analysis' band, decided with
+the status, so a lost client has none.
 """
 
 from __future__ import annotations
@@ -55,36 +55,14 @@ from services.analytics import segment_migrations as _segment_migrations
 from services.db import bulk
 from services.db.models import Client, ClientSegment, SegmentationRun, SegmentHistory
 
-LOW_RISK_P_ALIVE = 0.8
-MEDIUM_RISK_P_ALIVE = 0.5
-
 
 class ChurnRisk(StrEnum):
+    """The churn risk bands: the vocabulary of `risk`, decided by the analysis
+    (`services.analytics.segmentation.status_and_risk`), never re-derived here."""
+
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
-
-
-def churn_risk(p_alive: float | None) -> ChurnRisk | None:
-    """Words for P(alive): at least 0.8 is low risk, at least 0.5 medium, below that high."""
-    if p_alive is None:
-        return None
-    if p_alive >= LOW_RISK_P_ALIVE:
-        return ChurnRisk.LOW
-    if p_alive >= MEDIUM_RISK_P_ALIVE:
-        return ChurnRisk.MEDIUM
-    return ChurnRisk.HIGH
-
-
-def risk_bands(p_alive: np.ndarray) -> np.ndarray:
-    """`churn_risk` over an array: object array of band names, None where P(alive) is NaN."""
-    p = np.asarray(p_alive, dtype=np.float64)
-    bands = np.full(len(p), ChurnRisk.HIGH.value, dtype=object)
-    with np.errstate(invalid="ignore"):
-        bands[p >= MEDIUM_RISK_P_ALIVE] = ChurnRisk.MEDIUM.value
-        bands[p >= LOW_RISK_P_ALIVE] = ChurnRisk.LOW.value
-    bands[np.isnan(p)] = None
-    return bands
 
 
 TRACKED: tuple[str, ...] = (

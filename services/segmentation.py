@@ -38,6 +38,7 @@ from services.analytics.settings import SegmentationSettings
 from services.dashboard import store_aggregates
 from services.db import bulk
 from services.db.models import Client, Interaction, SegmentationRun, Transaction
+from services.model_check import has_check, quarter_backtest, store_check
 from services.segment_state import (
     NULL_DAY,
     STATE_COLUMNS,
@@ -223,32 +224,42 @@ def _latest_contact_query(cutoff: datetime, *, postgres: bool) -> Any:
     order = (picked.c.occurred_at.desc(), picked.c.id.desc())
     mine = (picked.c.client_id == Client.__table__.c.id, picked.c.occurred_at < cutoff)
     if postgres:  # one index probe per client
-        wanted = (picked.c.client_id, picked.c.occurred_at, picked.c.next_contact_on)
+        wanted = (
+            picked.c.client_id,
+            picked.c.occurred_at,
+            picked.c.next_contact_on,
+            picked.c.user_id,
+        )
         latest = select(*wanted).where(*mine).order_by(*order).limit(1).lateral("latest")
         return select(
             latest.c.client_id.label("client_id"),
             latest.c.occurred_at.label("at"),
             latest.c.next_contact_on.label("planned"),
+            func.coalesce(latest.c.user_id, 0).label("planned_by"),
         ).select_from(Client.__table__.join(latest, true()))
     latest_id = select(picked.c.id).where(*mine).order_by(*order).limit(1).scalar_subquery()
     return select(
         calls.client_id.label("client_id"),
         calls.occurred_at.label("at"),
         calls.next_contact_on.label("planned"),
+        func.coalesce(calls.user_id, 0).label("planned_by"),
     ).select_from(Client.__table__.join(Interaction.__table__, calls.id == latest_id))
 
 
 async def _read_contacts(connection: AsyncConnection, as_of: date, timezone: str) -> pd.DataFrame:
-    """Per client: the local date of its latest contact up to `as_of` and the next one it set."""
+    """Per client: the local date of its latest contact up to `as_of`, the next one it set
+    and who set it (`planned_by`, a user id)."""
     zone = ZoneInfo(timezone)
     cutoff = datetime.combine(as_of + timedelta(days=1), day_start(0), tzinfo=zone).astimezone(UTC)
     data = await bulk.read_arrays(
         connection,
         _latest_contact_query(cutoff, postgres=bulk.is_postgres(connection)),
-        {"client_id": "i4", "at": "timestamp", "planned": "date?"},
+        {"client_id": "i4", "at": "timestamp", "planned": "date?", "planned_by": "i4"},
     )
     if len(data["client_id"]) == 0:
-        return pd.DataFrame(columns=["client_id", "last_contact", "planned_next_contact"])
+        return pd.DataFrame(
+            columns=["client_id", "last_contact", "planned_next_contact", "planned_by"]
+        )
     moments = pd.to_datetime(data["at"], unit="us", utc=True).tz_convert(zone)
     planned = data["planned"]
     planned_at = _to_datetime(np.where(planned == NULL_DAY, 0, planned))
@@ -258,15 +269,30 @@ async def _read_contacts(connection: AsyncConnection, as_of: date, timezone: str
             "client_id": data["client_id"].astype(np.int64),
             "last_contact": moments.tz_localize(None).normalize().to_numpy(),
             "planned_next_contact": planned_at,
+            # who logged the contact that set the date (0: a removed user)
+            "planned_by": data["planned_by"].astype(np.int64),
         }
     )
 
 
+@dataclass(frozen=True)
+class _Suggestions:
+    """Cross-sell per client: JSON lists (best first) and the first suggestion's reason."""
+
+    lists: np.ndarray  # JSON text per client, "[]" if none
+    source: np.ndarray  # object: the bought category behind the first suggestion, or None
+    lift: np.ndarray  # float: its lift, NaN if none
+
+
 def _suggestions(
     baskets: pd.DataFrame, ids: np.ndarray, as_of: date, settings: SegmentationSettings
-) -> np.ndarray:
-    """Cross-sell suggestions per client of `ids` as JSON lists, best first ("[]" if none)."""
-    out = np.full(len(ids), "[]", dtype=object)
+) -> _Suggestions:
+    """Cross-sell suggestions per client of `ids`, with why the first one is suggested."""
+    out = _Suggestions(
+        np.full(len(ids), "[]", dtype=object),
+        np.full(len(ids), None, dtype=object),
+        np.full(len(ids), np.nan),
+    )
     if baskets.empty or settings.cross_sell_max_suggestions == 0:
         return out
     suggested = cross_sell(baskets, as_of, settings.cross_sell_max_suggestions)
@@ -285,18 +311,33 @@ def _suggestions(
         dtype=object,
     )
     at = np.searchsorted(ids, owners)
-    out[at] = texts[which.reshape(-1)]
+    out.lists[at] = texts[which.reshape(-1)]
+    first = ranks == 1
+    first_at = np.searchsorted(ids, suggested["client_id"].to_numpy(dtype=np.int64)[first])
+    out.source[first_at] = suggested["source_category"].astype(object).to_numpy()[first]
+    out.lift[first_at] = suggested["lift"].to_numpy(dtype=np.float64)[first]
     return out
 
 
-def _states(result: pd.DataFrame, suggestions: np.ndarray) -> pd.DataFrame:
+def _user_ids(values: pd.Series) -> pd.Series:
+    """Who set each next due date as nullable user ids (0, a removed user, is unknown)."""
+    ids = pd.to_numeric(values, errors="coerce").astype("Float64").astype("Int64")
+    return ids.mask(ids == 0)
+
+
+def _states(result: pd.DataFrame, suggestions: _Suggestions) -> pd.DataFrame:
     """The state columns from the analysis: every result column that is a state column."""
     p_alive = result["p_alive"].to_numpy(dtype=np.float64)
     derived: dict[str, Any] = {
         "churn_probability": 1.0 - p_alive,
         # the model's band, consistent with the status: none for lost and potential clients
         "risk": result["churn_risk"],
-        "cross_sell": suggestions,
+        "cross_sell": suggestions.lists,
+        "cross_sell_from": suggestions.source,
+        "cross_sell_lift": suggestions.lift,
+        "cadence_source": result["cadence_source"].astype(object),
+        "next_due_source": result["next_due_source"].astype(object),
+        "next_due_set_by": _user_ids(result["next_due_set_by"]),
         # nothing to count a cadence from yet: due on every run's date
         "next_due": result["next_due"].where(result["last_touch"].notna()),
     }
@@ -397,8 +438,14 @@ async def recompute_segments(
         phases.done("next_due")
         # the head's figures from the same state, committed with it
         await store_aggregates(uow, as_of, transactions)
-        del transactions
         phases.done("aggregates")
+        # once a month: how the model did on the last quarter (the head's digest says it)
+        if not await has_check(uow, as_of):
+            check = quarter_backtest(transactions, as_of)
+            if check is not None:
+                store_check(uow, check)
+            phases.done("model_check")
+        del transactions
         await uow.commit()
 
     previous_as_of = previous_dates[0] if previous_dates else None

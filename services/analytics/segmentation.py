@@ -307,6 +307,34 @@ def churn_risk_band(
     return np.where(known, band, -1).astype(np.int8)
 
 
+def status_and_risk(
+    has_purchase: np.ndarray,
+    days_since_last: np.ndarray,
+    days_since_first: np.ndarray,
+    deal_cycle: np.ndarray,
+    alive: np.ndarray,
+    repeat_purchases: np.ndarray,
+    settings: SegmentationSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lifecycle status and churn risk decided together: ``(status codes, risk codes)``.
+
+    The one place both labels come from, so they cannot contradict each other:
+    the deal-cycle rules reconciled with P(alive) (:func:`lifecycle_status`),
+    then the band (:func:`churn_risk_band`), which a lost or potential client
+    never has (it has left, or never came: how long ago says more than a band).
+    """
+    status = lifecycle_status(
+        has_purchase,
+        days_since_last,
+        days_since_first,
+        deal_cycle,
+        settings,
+        alive,
+        repeat_purchases,
+    )
+    return status, churn_risk_band(status, alive, repeat_purchases, settings)
+
+
 def _categorical(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, dtype=dtype)
 
@@ -574,10 +602,9 @@ def analyze_clients(
         horizon = settings.churn_horizon_days / DAYS_PER_WEEK
         expected[has_purchase] = expected_purchases(params, horizon, x, t_x, T)
 
-    status = lifecycle_status(
-        has_purchase, days_silent, as_of_day - first_day, deal_cycle, settings, alive, repeat
+    status, risk = status_and_risk(
+        has_purchase, days_silent, as_of_day - first_day, deal_cycle, alive, repeat, settings
     )
-    risk = churn_risk_band(status, alive, repeat, settings)
 
     # Gamma-Gamma on everybody who bought twice; value over the next 12 months.
     if spend_params is None and (repeat > 0).any():

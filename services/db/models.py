@@ -265,6 +265,25 @@ class ClientSegment(Base):
     revenue_at_risk: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     upsell: Mapped[bool] = mapped_column(Boolean, default=False)
     cross_sell: Mapped[list[Any]] = mapped_column(default=list)
+    # the money at stake and the figures behind the labels (`services.analytics.explain`)
+    value_12m: Mapped[Decimal | None] = mapped_column(MONEY)
+    value_at_risk: Mapped[Decimal | None] = mapped_column(MONEY)
+    revenue_share: Mapped[float | None] = mapped_column(Float)
+    revenue_rank: Mapped[int | None] = mapped_column(Integer)
+    ranked_clients: Mapped[int | None] = mapped_column(Integer)
+    active_months: Mapped[int | None] = mapped_column(Integer)
+    window_months: Mapped[int | None] = mapped_column(Integer)
+    days_since_last_purchase: Mapped[int | None] = mapped_column(Integer)
+    repeat_purchases: Mapped[int | None] = mapped_column(Integer)
+    history_days: Mapped[int | None] = mapped_column(Integer)
+    last_touch: Mapped[date | None] = mapped_column(Date)
+    last_contact: Mapped[date | None] = mapped_column(Date)
+    cadence_source: Mapped[str | None] = mapped_column(String(10))
+    next_due_source: Mapped[str | None] = mapped_column(String(8))
+    next_due_set_by: Mapped[int | None] = mapped_column(Integer)  # users.id, no constraint
+    # the first cross-sell suggestion's reason: buyers of `cross_sell_from` buy it `lift`× more
+    cross_sell_from: Mapped[str | None] = mapped_column(String(200))
+    cross_sell_lift: Mapped[float | None] = mapped_column(Float)
 
     # every run rewrites every row: half-empty pages keep those updates HOT (no index
     # writes, no growth between VACUUMs)
@@ -297,6 +316,21 @@ class SegmentHistory(Base):
     next_due: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (Index("ix_segment_history_as_of", "as_of"),)
+
+
+class ModelCheck(Base):
+    """How the purchase model did on the team's own data: one backtest per month."""
+
+    __tablename__ = "model_checks"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
+    calibration_end: Mapped[date] = mapped_column(Date)
+    holdout_end: Mapped[date] = mapped_column(Date)
+    clients: Mapped[int] = mapped_column(Integer)
+    predicted_total: Mapped[float] = mapped_column(Float)
+    actual_total: Mapped[int] = mapped_column(Integer)
+    mae: Mapped[float] = mapped_column(Float)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class DashboardState(Base):

@@ -261,12 +261,15 @@ async def seed_small_base(
                     "status": "active" if index != 2 else "dormant",
                     "revenue": Decimal("30000.00") * (len(clients) - index),
                     "p_alive": 0.9 - 0.15 * index,
+                    # the analysis' band of that P(alive) (>= 0.8 low, >= 0.5 medium)
+                    "risk": ["low", "medium", "medium", "high", "high"][index],
                     "churn_probability": 0.1 + 0.15 * index,
                     "cadence_days": 14 + 7 * index,
                     "next_due": client.next_due_on,
+                    # one model: the dormant client to win back is not also at risk
                     "reactivation": index == 2,
-                    "at_risk": index in (1, 2),
-                    "revenue_at_risk": Decimal("15000.00") if index in (1, 2) else Decimal(0),
+                    "at_risk": index == 1,
+                    "revenue_at_risk": Decimal("15000.00") if index == 1 else Decimal(0),
                     "upsell": index == 0,
                     "cross_sell": ["Чай"] if _CLIENTS[index]["category"] == "Кофе" else [],
                 }

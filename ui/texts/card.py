@@ -11,6 +11,15 @@ from services.clients import ClientCard, HistoryKind, HistoryPage, InteractionVi
 from ui.formatting import VIP_MARK, format_date, format_moment, format_money, h
 from ui.i18n import Translator
 from ui.texts.calls import outcome_label
+from ui.texts.explain import (
+    cross_sell_reason,
+    next_contact_reason,
+    reason_line,
+    risk_reason,
+    segment_reason,
+    status_reason,
+    value_line,
+)
 
 COMMENT_ON_CARD = 300
 COMMENT_IN_HISTORY = 200
@@ -43,6 +52,11 @@ def _interaction_line(item: InteractionView, zone: ZoneInfo, tr: Translator) -> 
     return line
 
 
+def _reason(lines: list[str], text: str | None) -> None:
+    if text:
+        lines.append(reason_line(text))
+
+
 def card_text(card: ClientCard, tr: Translator, zone: ZoneInfo) -> str:
     lang = tr.language
     lines = [(f"{VIP_MARK} " if card.is_vip else "") + f"<b>{h(card.name)}</b>"]
@@ -69,12 +83,23 @@ def card_text(card: ClientCard, tr: Translator, zone: ZoneInfo) -> str:
         )
     else:
         lines.append(tr("card.segment", segment=tr("segments.none")))
+    reasons = card.reasons
+    if reasons is not None and snapshot is not None and snapshot.segment:
+        _reason(lines, segment_reason(reasons, tr))
     status = snapshot.status if snapshot else None
     status_key = f"status.lifecycle.{status}"
     status_words = (tr(status_key) if tr.has(status_key) else h(status, 30)) if status else ""
     status_words = status_words or tr("status.unknown")
-    risk_words = tr(f"status.risk.{card.churn_risk}") if card.churn_risk else tr("status.unknown")
-    lines.append(tr("card.status", status=status_words, risk=risk_words))
+    if card.churn_risk:
+        risk_words = tr(f"status.risk.{card.churn_risk}")
+        lines.append(tr("card.status", status=status_words, risk=risk_words))
+    elif status in ("lost", "potential"):  # left, or never came: no risk to speak of
+        lines.append(tr("card.status_only", status=status_words))
+    else:
+        lines.append(tr("card.status", status=status_words, risk=tr("status.unknown")))
+    if reasons is not None:
+        _reason(lines, status_reason(reasons, tr))
+        _reason(lines, risk_reason(reasons, tr))
 
     if card.last_purchase_on is not None and card.last_purchase_amount is not None:
         lines.append(
@@ -87,6 +112,10 @@ def card_text(card: ClientCard, tr: Translator, zone: ZoneInfo) -> str:
     else:
         lines.append(tr("card.no_purchases"))
     lines.append(tr("card.revenue_12m", amount=format_money(card.revenue_12m, tr)))
+    if reasons is not None:
+        value = value_line(reasons, tr)
+        if value:
+            lines.append(value)
 
     last = card.last_interaction
     if last is not None:
@@ -98,9 +127,13 @@ def card_text(card: ClientCard, tr: Translator, zone: ZoneInfo) -> str:
     else:
         lines.append(tr("card.no_contacts"))
     lines.append(tr("card.next_due", due=due_text(card.next_due, card.today, tr)))
+    if reasons is not None and card.next_due is not None:
+        _reason(lines, next_contact_reason(reasons.next_contact, tr))
     if snapshot is not None and snapshot.cross_sell:
         offer = ", ".join(h(item, 60) for item in snapshot.cross_sell[:3])
         lines.append(tr("card.cross_sell", categories=offer))
+        if reasons is not None:
+            _reason(lines, cross_sell_reason(reasons, tr))
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ from html import escape
 
 from services.dashboard import ClientFlow
 from services.digest import CallsPeriod, Digest
+from services.model_check import ModelCheckView
 from ui.charts import MAX_BARS, BarRow, ChartLegend, calls_vs_plan_png
 from ui.formatting import format_money, format_range, format_short_date
 from ui.i18n import Translator
@@ -194,16 +195,35 @@ def render_digest(digest: Digest, tr: Translator) -> str:
                 number=numbers[item.client_id],
                 client=escape(item.name),
                 owner=escape(item.owner_name or tr("digest.no_owner")),
-                amount=format_money(item.revenue_at_risk, tr, whole=True),
+                amount=format_money(item.at_stake, tr, whole=True),
             )
             for item in digest.at_risk
         )
     else:
         lines.append(tr("digest.risk_none"))
+    if digest.model_check is not None:
+        lines.append("")
+        lines.append(model_check_line(digest.model_check, tr))
     if numbers:
         lines.append("")
         lines.append(tr("digest.tap_hint"))
     return "\n".join(lines)
+
+
+def model_check_line(check: ModelCheckView, tr: Translator) -> str:
+    """ "Модель ждала 1 650 покупок за квартал, было 1 882" (the last quarter's backtest)."""
+
+    def number(n: int) -> str:
+        return f"{n:,}".replace(",", tr("format.thousands"))
+
+    predicted = round(check.predicted_total)
+    return tr(
+        "digest.model_check",
+        predicted=tr.plural("digest.purchases", predicted, count=number(predicted)),
+        actual=number(check.actual_total),
+        start=format_short_date(check.calibration_end + timedelta(days=1), tr),
+        end=format_short_date(check.holdout_end, tr),
+    )
 
 
 def _below_plan(period: CallsPeriod, tr: Translator) -> str:

@@ -7,6 +7,7 @@ from services.lists import ClientListItem, ListKind, ListPage
 from ui.formatting import VIP_MARK, format_money, format_short_date, h
 from ui.i18n import Translator
 from ui.keyboards.lists import day_label
+from ui.texts.explain import next_contact_reason, reason_line, risk_short, status_reason
 
 NAME_IN_LIST = 60
 COMPANY_IN_LIST = 40
@@ -25,12 +26,29 @@ def _list_row(number: int, item: ClientListItem, page: ListPage, tr: Translator)
         else:
             details.append(format_short_date(item.next_due, tr))
     if page.kind == ListKind.RISK:
-        details.append(tr("lists.at_risk_amount", amount=format_money(item.revenue_at_risk, tr)))
+        at_stake = item.revenue_at_risk
+        if item.reasons is not None and item.reasons.value_at_risk is not None:
+            at_stake = item.reasons.value_at_risk  # the ranking: value_12m × (1 − P(alive))
+        details.append(tr("lists.at_risk_amount", amount=format_money(at_stake, tr)))
     if page.kind == ListKind.REACTIVATION:
         details.append(tr("lists.revenue_amount", amount=format_money(item.revenue_12m, tr)))
     if page.show_owner:
         details.append("👤 " + (h(item.owner_name, 40) or tr("card.no_owner")))
-    return f"{number}. {name}" + (" — " + ", ".join(details) if details else "")
+    row = f"{number}. {name}" + (" — " + ", ".join(details) if details else "")
+    why = row_reason(item, page.kind, tr)
+    return row + "\n" + reason_line(why) if why else row
+
+
+def row_reason(item: ClientListItem, kind: ListKind, tr: Translator) -> str | None:
+    """The one short line under a row: why the client is on this list."""
+    reasons = item.reasons
+    if reasons is None:
+        return None
+    if kind == ListKind.RISK:
+        return risk_short(reasons, tr)
+    if kind == ListKind.REACTIVATION:
+        return status_reason(reasons, tr)
+    return next_contact_reason(reasons.next_contact, tr)
 
 
 def list_text(page: ListPage, tr: Translator) -> str:

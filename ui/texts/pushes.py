@@ -6,6 +6,7 @@ line boundaries.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html import escape
 
 from services.lists import ClientListItem
@@ -13,6 +14,7 @@ from services.pushes import MorningPush, Reminder
 from services.zones import resolve_zone
 from ui.formatting import VIP_MARK, format_money, format_time
 from ui.i18n import Translator
+from ui.texts.explain import risk_short, status_reason
 
 
 def _client_label(item: ClientListItem) -> str:
@@ -28,6 +30,22 @@ def _due_client(item: ClientListItem, tr: Translator) -> str:
     if item.overdue_days > 0:
         return f"{label} ({tr.plural('push.overdue', item.overdue_days)})"
     return label
+
+
+def _at_stake(item: ClientListItem) -> Decimal:
+    """Value at risk when the spend model gave one, else revenue at risk."""
+    reasons = item.reasons
+    if reasons is not None and reasons.value_at_risk is not None:
+        return reasons.value_at_risk
+    return item.revenue_at_risk
+
+
+def _with_reason(line: str, item: ClientListItem, at_risk: bool, tr: Translator) -> str:
+    """A push row and, after it, the one short reason it is there."""
+    if item.reasons is None:
+        return line
+    why = risk_short(item.reasons, tr) if at_risk else status_reason(item.reasons, tr)
+    return f"{line} · <i>{why}</i>" if why else line
 
 
 def render_morning_push(push: MorningPush, name: str, tr: Translator) -> str:
@@ -58,15 +76,23 @@ def render_morning_push(push: MorningPush, name: str, tr: Translator) -> str:
     if push.reactivation:
         lines.append("")
         lines.append(tr("push.reactivation_title"))
-        lines.extend(tr("push.pick_line", client=_client_label(i)) for i in push.reactivation)
+        lines.extend(
+            _with_reason(tr("push.pick_line", client=_client_label(i)), i, False, tr)
+            for i in push.reactivation
+        )
     if push.at_risk:
         lines.append("")
         lines.append(tr("push.risk_title"))
         lines.extend(
-            tr(
-                "push.risk_line",
-                client=_client_label(item),
-                amount=format_money(item.revenue_at_risk, tr, whole=True),
+            _with_reason(
+                tr(
+                    "push.risk_line",
+                    client=_client_label(item),
+                    amount=format_money(_at_stake(item), tr, whole=True),
+                ),
+                item,
+                True,
+                tr,
             )
             for item in push.at_risk
         )

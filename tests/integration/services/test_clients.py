@@ -13,7 +13,6 @@ from services.access import ensure_can_access
 from services.clients import (
     ChurnRisk,
     HistoryKind,
-    churn_risk,
     get_card,
     get_history,
     set_vip,
@@ -77,6 +76,7 @@ async def test_card_shows_what_a_manager_needs(uow_factory: UnitOfWorkFactory) -
         date(2026, 3, 1),
         segment="AX",
         p_alive=0.65,
+        risk="medium",
         cross_sell=["Чай", "Сиропы"],
     )
     await add_purchase(uow_factory, client, date(2025, 3, 1), "1000000")  # older than a year
@@ -117,12 +117,15 @@ async def test_card_without_history_or_snapshot(uow_factory: UnitOfWorkFactory) 
     assert card.last_interaction is None and card.next_due is None and card.overdue_days == 0
 
 
-def test_churn_risk_words() -> None:
-    assert churn_risk(None) is None
-    assert churn_risk(0.8) is ChurnRisk.LOW
-    assert churn_risk(0.79) is ChurnRisk.MEDIUM
-    assert churn_risk(0.5) is ChurnRisk.MEDIUM
-    assert churn_risk(0.49) is ChurnRisk.HIGH
+async def test_card_shows_the_stored_risk_band_never_a_second_one(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """A lost client has left: no risk band, whatever its P(alive)."""
+    anna = await add_user(uow_factory, "Анна")
+    client = await add_client(uow_factory, "Ушедший", anna)
+    await add_snapshot(uow_factory, client, date(2026, 3, 1), status="lost", p_alive=0.3)
+    card = await get_card(uow_factory(), viewer(anna), client, NOW)
+    assert card.status == "lost" and card.churn_risk is None
 
 
 async def test_access_follows_role_and_visibility(uow_factory: UnitOfWorkFactory) -> None:
