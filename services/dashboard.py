@@ -674,18 +674,20 @@ def _at_risk_rows(segments_as_of: date, owner_id: int | None) -> _Rows:
 async def top_at_risk(
     uow: UnitOfWork, limit: int
 ) -> tuple[int, Decimal, tuple[DashboardClient, ...]]:
-    """Clients at risk in all, their revenue at risk, and the `limit` with the most value at
-    risk (the digest's list); from the same segment state as the dashboard. Inside
+    """Clients at risk in all, the money they put at stake, and the `limit` with the most
+    (the digest's list); from the same segment state as the dashboard. The money is what
+    each row shows: value at risk, or revenue at risk without a spend model. Inside
     `async with uow`."""
     state = await aggregates_state(uow)
     if state is None or state.segments_as_of is None:
         return 0, _ZERO, ()
+    s = ClientSegment
     count, amount = (
         await uow.session.execute(
             select(
-                func.coalesce(func.sum(DashboardSegment.at_risk_clients), 0),
-                func.coalesce(func.sum(DashboardSegment.revenue_at_risk), 0),
-            ).where(DashboardSegment.owner_id == OWNER_ALL)
+                func.count(),
+                func.coalesce(func.sum(func.coalesce(s.value_at_risk, s.revenue_at_risk)), 0),
+            ).where(_segment_state(state.segments_as_of), s.at_risk.is_(True))
         )
     ).one()
     rows = (await uow.session.execute(_at_risk_rows(state.segments_as_of, None).limit(limit))).all()

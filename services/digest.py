@@ -110,7 +110,7 @@ class Digest:
     migrations_total: int
     migrations: tuple[NotableMigration, ...]
     at_risk_total: int
-    revenue_at_risk_total: Decimal
+    at_stake_total: Decimal
     at_risk: tuple[RiskClient, ...]
     # the first working day of a month: how the model did on the team's own data
     model_check: ModelCheckView | None = None
@@ -241,7 +241,7 @@ async def build_digest(
         overdue = await overdue_counts(uow, managers, today)
         months = await month_to_date(uow, today)
         migration_dates, migrations_total, migrations = await _migrations(uow, TOP_MIGRATIONS)
-        at_risk_total, revenue_at_risk_total, at_risk = await _at_risk(uow, top)
+        at_risk_total, at_stake_total, at_risk = await _at_risk(uow, top)
         model = None
         if is_first_working_day_of_month(today, calendar):
             model = await month_check(uow, today)
@@ -258,7 +258,7 @@ async def build_digest(
         migrations_total=migrations_total,
         migrations=migrations,
         at_risk_total=at_risk_total,
-        revenue_at_risk_total=revenue_at_risk_total,
+        at_stake_total=at_stake_total,
         at_risk=at_risk,
         model_check=model,
     )

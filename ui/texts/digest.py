@@ -186,7 +186,7 @@ def render_digest(digest: Digest, tr: Translator) -> str:
             tr(
                 "digest.risk_title",
                 clients=tr.plural("digest.clients", digest.at_risk_total),
-                amount=format_money(digest.revenue_at_risk_total, tr, whole=True),
+                amount=format_money(digest.at_stake_total, tr, whole=True),
             )
         )
         lines.extend(

@@ -12,9 +12,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from services.dashboard import refresh_aggregates
-from services.db.models import Channel, Role
+from services.db.models import Channel, ClientSegment, Role
 from services.digest import DigestNotAllowed, build_digest
 from services.uow import UnitOfWorkFactory
 from tests.integration.services.push_seed import (
@@ -186,7 +187,7 @@ async def test_digest_figures_match_the_hand_computed_ones(uow_factory: UnitOfWo
     assert digest.migrations[0].owner_name == "Анна Смирнова"
 
     assert digest.at_risk_total == 3
-    assert digest.revenue_at_risk_total == Decimal("11000.00")
+    assert digest.at_stake_total == Decimal("11000.00")
     assert [(r.client_id, r.revenue_at_risk) for r in digest.at_risk] == [
         (ids["c4"], Decimal("7000.00")),
         (ids["c1"], Decimal("3000.00")),
@@ -215,11 +216,32 @@ async def test_digest_text_and_chart(uow_factory: UnitOfWorkFactory) -> None:
     assert "3. Лютик (Анна Смирнова): X→Z" in text
     assert "4. Клевер (Борис Котов): 7\u00a0000\u00a0₽" in text
     assert "2. Ромашка (Анна Смирнова): 3\u00a0000\u00a0₽" in text  # named twice, one number
-    assert "<b>Под риском</b>: 3 клиента, выручка под риском 11\u00a0000\u00a0₽" in text
+    assert "<b>Под риском</b>: 3 клиента, на кону 11\u00a0000\u00a0₽" in text
     english = render_digest(digest, Translator("en"))
     assert "<b>Calls on 6 Nov – 8 Nov</b>: 5 of 30 (17%)" in english  # one date format
     png = digest_chart(digest, Translator("ru"))
     assert png.startswith(b"\x89PNG")
+
+
+async def test_the_heading_totals_the_money_the_rows_show(uow_factory: UnitOfWorkFactory) -> None:
+    """With a spend model the rows show value at risk: the heading adds up the same money."""
+    ids = await _base(uow_factory)
+    async with uow_factory() as uow:
+        await uow.session.execute(
+            update(ClientSegment)
+            .where(ClientSegment.client_id == ids["c4"])
+            .values(value_at_risk=Decimal("25000.00"))
+        )
+        await uow.commit()
+    digest = await build_digest(uow_factory(), ids["head"], NOW, default_timezone="Europe/Moscow")
+    assert [(r.client_id, r.at_stake) for r in digest.at_risk] == [
+        (ids["c4"], Decimal("25000.00")),
+        (ids["c1"], Decimal("3000.00")),
+        (ids["c6"], Decimal("1000.00")),
+    ]
+    assert digest.at_stake_total == Decimal("29000.00")
+    text = render_digest(digest, Translator("ru"))
+    assert "<b>Под риском</b>: 3 клиента, на кону 29\u00a0000\u00a0₽" in text
 
 
 async def test_tuesday_digest_has_no_week(uow_factory: UnitOfWorkFactory) -> None:

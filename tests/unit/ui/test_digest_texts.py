@@ -62,7 +62,7 @@ def _digest(*, week: bool = True, managers: int = 3) -> Digest:
         migrations_total=1,
         migrations=(NotableMigration(7, "ООО «Ромашка»", "Анна", "A", "B", "X", "X", Decimal(9)),),
         at_risk_total=2,
-        revenue_at_risk_total=Decimal(300),
+        at_stake_total=Decimal(300),
         at_risk=(
             RiskClient(8, "ИП Лютиков", "Борис", Decimal(200), 0.2),
             RiskClient(7, "ООО «Ромашка»", "Анна", Decimal(100), 0.4),

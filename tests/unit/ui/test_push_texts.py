@@ -154,7 +154,7 @@ def test_a_long_digest_splits_into_messages_under_the_limit() -> None:
         migrations_total=0,
         migrations=(),
         at_risk_total=0,
-        revenue_at_risk_total=Decimal(0),
+        at_stake_total=Decimal(0),
         at_risk=(),
     )
     text = render_digest(digest, RU)
