@@ -32,6 +32,7 @@ from bot.runtime.polling import Poller
 from bot.runtime.updates import InFlight, UpdateDeduplicator, UpdateGuard, build_deduplicator
 from bot.storage import DatabaseStorage
 from handlers import build_routers
+from handlers.calls import DraftGuard
 from scheduler.runner import PushScheduler
 from services.access import CompanyPolicy
 from services.clock import Clock, SystemClock
@@ -95,6 +96,8 @@ def build_dispatcher(
     if update_guard is not None:  # drops redeliveries before any work is done for them
         dispatcher.update.outer_middleware(update_guard)
     dispatcher.update.outer_middleware(ContextMiddleware(uow_factory, company, clock))
+    dispatcher.message.outer_middleware(DraftGuard())  # an open call log ends visibly
+    dispatcher.callback_query.outer_middleware(DraftGuard())
     dispatcher.include_routers(*build_routers())
     return dispatcher
 

@@ -12,13 +12,18 @@ as overdue by two days), which keeps the rule predictable for the person choosin
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from services.access import Viewer, load_client_for
 from services.clients import ClientCard, build_card, latest_snapshot
-from services.db.models import Channel, Client, ClientSegment, Interaction, Outcome
+from services.db.models import Channel, Client, ClientSegment, Interaction, Outcome, Role
 from services.errors import AccessDenied, InteractionNotFound, InvalidNextContact, UndoExpired
 from services.settings_store import load_segmentation_settings
 from services.uow import UnitOfWork
@@ -27,6 +32,8 @@ UNDO_WINDOW = timedelta(minutes=10)
 COMMENT_MAX_LENGTH = 4000
 VOICE_FILE_ID_MAX_LENGTH = 200  # interactions.voice_file_id is String(200)
 MAX_DAYS_AHEAD = 730  # a date two years out is a mis-tap on the calendar
+MAX_INTERACTION_ID = 2**31 - 1  # interactions.id is a 32-bit integer on PostgreSQL
+DRAFT_ID_LENGTH = 32
 _TIME = re.compile(r"^\s*(\d{1,2})(?:\s*[:.\-h ]\s*(\d{2}))?\s*$")
 
 
@@ -105,6 +112,7 @@ class LoggedCall:
     comment: str | None
     has_voice: bool
     card: ClientCard
+    already_saved: bool = False
 
 
 async def _cadence_days(uow: UnitOfWork, client: Client, snapshot: ClientSegment | None) -> int:
@@ -178,6 +186,41 @@ def _clean_comment(comment: str | None) -> str | None:
     return text[:COMMENT_MAX_LENGTH] or None
 
 
+def new_draft_id() -> str:
+    """The identity of one call being logged: saving it twice saves it once."""
+    return uuid.uuid4().hex
+
+
+def _insert_once(dialect: str, values: dict[str, object]) -> Any:
+    """`INSERT ... ON CONFLICT (draft_id) DO NOTHING` in the session's dialect."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    return (
+        module.insert(Interaction)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["draft_id"])
+        .returning(Interaction.id)
+    )
+
+
+async def _saved_from_draft(uow: UnitOfWork, draft_id: str) -> Interaction | None:
+    return await uow.session.scalar(select(Interaction).where(Interaction.draft_id == draft_id))
+
+
+def _logged(interaction: Interaction, card: ClientCard, *, already: bool) -> LoggedCall:
+    return LoggedCall(
+        interaction_id=interaction.id,
+        client_id=interaction.client_id,
+        outcome=Outcome(interaction.outcome),
+        next_contact_on=interaction.next_contact_on or card.today,
+        next_contact_at=interaction.next_contact_at,
+        previous_due=interaction.previous_due,
+        comment=interaction.comment,
+        has_voice=interaction.voice_file_id is not None,
+        card=card,
+        already_saved=already,
+    )
+
+
 async def log_call(
     uow: UnitOfWork,
     viewer: Viewer,
@@ -188,72 +231,93 @@ async def log_call(
     comment: str | None = None,
     voice_file_id: str | None = None,
     now: datetime,
+    draft_id: str | None = None,
 ) -> LoggedCall:
-    """Save the call and the next contact date in one transaction, then return the fresh card."""
+    """Save the call and the next contact date in one transaction, then return the fresh card.
+
+    Idempotent on `draft_id`: when that draft was saved already (a double tap, a retry
+    after a crash, two replicas racing), nothing is written and the saved call comes back
+    with `already_saved`.
+    """
     outcome = Outcome(outcome)
+    draft_id = draft_id or new_draft_id()
+    if len(draft_id) > DRAFT_ID_LENGTH:
+        raise InvalidNextContact("draft")
     if voice_file_id is not None and len(voice_file_id) > VOICE_FILE_ID_MAX_LENGTH:
         raise InvalidNextContact("voice")
     async with uow:
+        saved = await _saved_from_draft(uow, draft_id)
+        if saved is not None:
+            await load_client_for(uow, viewer, saved.client_id)
+            return _logged(saved, await build_card(uow, viewer, saved.client_id, now), already=True)
         target = await _target(uow, viewer, client_id, now)
         next_on = resolve_next_date(next_contact, target.today, target.cadence_days)
         next_at = _next_moment(viewer, next_on, next_contact.at, now)
         client = await load_client_for(uow, viewer, client_id)
-        previous_due = client.next_due_on
-        interaction = Interaction(
-            client_id=client_id,
-            user_id=viewer.user_id,
-            occurred_at=now,
-            created_at=now,
-            channel=Channel.CALL,
-            outcome=outcome,
-            comment=_clean_comment(comment),
-            next_contact_on=next_on,
-            next_contact_at=next_at,
-            voice_file_id=voice_file_id,
-        )
-        uow.session.add(interaction)
+        values: dict[str, object] = {
+            "client_id": client_id,
+            "user_id": viewer.user_id,
+            "occurred_at": now,
+            "created_at": now,
+            "channel": Channel.CALL.value,
+            "outcome": outcome.value,
+            "comment": _clean_comment(comment),
+            "next_contact_on": next_on,
+            "next_contact_at": next_at,
+            "voice_file_id": voice_file_id,
+            "draft_id": draft_id,
+            "previous_due": client.next_due_on,
+        }
+        dialect = uow.session.get_bind().dialect.name
+        inserted = await uow.session.scalar(_insert_once(dialect, values))
+        if inserted is None:  # another attempt of the same draft won the race
+            await uow.session.rollback()
+            saved = await _saved_from_draft(uow, draft_id)
+            if saved is None:
+                raise InteractionNotFound(0)
+            return _logged(saved, await build_card(uow, viewer, saved.client_id, now), already=True)
         client.next_due_on = next_on
-        await uow.flush()
-        interaction_id = interaction.id
-        saved_comment = interaction.comment
         await uow.commit()
         card = await build_card(uow, viewer, client_id, now)
-    return LoggedCall(
-        interaction_id=interaction_id,
-        client_id=client_id,
-        outcome=outcome,
-        next_contact_on=next_on,
-        next_contact_at=next_at,
-        previous_due=previous_due,
-        comment=saved_comment,
-        has_voice=voice_file_id is not None,
-        card=card,
-    )
+        interaction = await uow.session.get(Interaction, inserted)
+        assert interaction is not None
+        return _logged(interaction, card, already=False)
+
+
+async def saved_call(
+    uow: UnitOfWork, viewer: Viewer, draft_id: str, now: datetime
+) -> LoggedCall | None:
+    """The call saved from `draft_id` (a late tap on its buttons), or None."""
+    async with uow:
+        saved = await _saved_from_draft(uow, draft_id)
+        if saved is None:
+            return None
+        await load_client_for(uow, viewer, saved.client_id)
+        return _logged(saved, await build_card(uow, viewer, saved.client_id, now), already=True)
 
 
 async def undo_call(
-    uow: UnitOfWork,
-    viewer: Viewer,
-    interaction_id: int,
-    *,
-    previous_due: date | None,
-    now: datetime,
+    uow: UnitOfWork, viewer: Viewer, interaction_id: int, *, now: datetime
 ) -> ClientCard:
-    """Remove a call its author logged less than ten minutes ago and restore the due date.
+    """Remove a call logged less than ten minutes ago and restore the due date it replaced.
 
-    The due date goes back only if nothing moved it since the call was logged.
+    Everything comes from the saved row (the button carries only its id); its author,
+    a head or an admin may undo, once. The due date goes back only if nothing moved it
+    since the call was logged.
     """
+    if not 0 < interaction_id <= MAX_INTERACTION_ID:
+        raise InteractionNotFound(interaction_id)
     async with uow:
         interaction = await uow.session.get(Interaction, interaction_id)
         if interaction is None:
             raise InteractionNotFound(interaction_id)
-        if interaction.user_id != viewer.user_id:
+        if interaction.user_id != viewer.user_id and viewer.role not in (Role.HEAD, Role.ADMIN):
             raise AccessDenied("undo")
         client = await load_client_for(uow, viewer, interaction.client_id)
         if now - interaction.created_at > UNDO_WINDOW:
             raise UndoExpired(int(UNDO_WINDOW.total_seconds() // 60))
         if client.next_due_on == interaction.next_contact_on:
-            client.next_due_on = previous_due
+            client.next_due_on = interaction.previous_due
         client_id = client.id
         await uow.session.delete(interaction)
         await uow.commit()

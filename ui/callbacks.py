@@ -105,8 +105,19 @@ class CalendarCb(CallbackData, prefix="ca"):
 
 
 class UndoCb(CallbackData, prefix="un"):
-    i: int  # interaction id
-    d: int = 0  # the due date before the call, as date.toordinal(); 0: none
+    i: int  # interaction id; what undo restores is on the saved row, never in the button
+
+
+class DraftAction(StrEnum):
+    RESUME = "r"
+    DROP = "d"
+
+
+class DraftCb(CallbackData, prefix="dr"):
+    """The choice under "the call was not logged": go back to it, or drop it."""
+
+    a: DraftAction
+    c: int  # client id of the draft
 
 
 class VipCb(CallbackData, prefix="vp"):

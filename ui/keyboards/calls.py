@@ -9,7 +9,16 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from services.calls import MAX_DAYS_AHEAD, CallTarget, NextContactMode
 from services.db.models import Outcome
-from ui.callbacks import CalendarCb, CallAction, CallCb, NoopCb, UndoCb, VipCb
+from ui.callbacks import (
+    CalendarCb,
+    CallAction,
+    CallCb,
+    DraftAction,
+    DraftCb,
+    NoopCb,
+    UndoCb,
+    VipCb,
+)
 from ui.formatting import format_short_date, month_name, weekday_short
 from ui.i18n import Translator
 from ui.keyboards.cancel import cancel_button
@@ -139,12 +148,24 @@ def comment_keyboard(client_id: int, tr: Translator) -> InlineKeyboardMarkup:
     )
 
 
-def undo_keyboard(
-    interaction_id: int, previous_due: date | None, tr: Translator
-) -> InlineKeyboardMarkup:
-    data = UndoCb(i=interaction_id, d=previous_due.toordinal() if previous_due else 0)
+def undo_keyboard(interaction_id: int, tr: Translator) -> InlineKeyboardMarkup:
+    data = UndoCb(i=interaction_id)
     button = InlineKeyboardButton(text=tr("calls.undo_button"), callback_data=data.pack())
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+def paused_keyboard(client_id: int, tr: Translator) -> InlineKeyboardMarkup:
+    """Under "the call was not logged": continue it or drop it."""
+    resume = DraftCb(a=DraftAction.RESUME, c=client_id).pack()
+    drop = DraftCb(a=DraftAction.DROP, c=client_id).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=tr("calls.paused.resume"), callback_data=resume),
+                InlineKeyboardButton(text=tr("calls.paused.drop"), callback_data=drop),
+            ]
+        ]
+    )
 
 
 def vip_reason_keyboard(client_id: int, tr: Translator) -> InlineKeyboardMarkup:

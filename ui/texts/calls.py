@@ -35,7 +35,10 @@ def when_text(day: date, at: datetime | None, zone: ZoneInfo, tr: Translator) ->
 def saved_text(logged: LoggedCall, tr: Translator, zone: ZoneInfo) -> str:
     when = when_text(logged.next_contact_on, logged.next_contact_at, zone, tr)
     lines = [
-        tr("calls.saved", name=h(logged.card.name, 100)),
+        tr(
+            "calls.already_saved" if logged.already_saved else "calls.saved",
+            name=h(logged.card.name, 100),
+        ),
         tr("calls.saved_outcome", outcome=outcome_label(logged.outcome, tr)),
         tr("calls.saved_next", date=when),
     ]
