@@ -29,6 +29,7 @@ from bot.middlewares import ContextMiddleware
 from bot.runtime.backoff import FailureStreak, RetryPolicy
 from bot.runtime.metrics import BotApiMetrics, Metrics
 from bot.runtime.polling import Poller
+from bot.runtime.retry import RetryRequests
 from bot.runtime.updates import InFlight, UpdateDeduplicator, UpdateGuard, build_deduplicator
 from bot.storage import DatabaseStorage
 from handlers import build_routers
@@ -310,6 +311,7 @@ async def create_application(
     bot = build_bot(token, settings.telegram.api_base if api_base is None else api_base)
     metrics = Metrics()
     bot.session.middleware(BotApiMetrics(metrics))
+    bot.session.middleware(RetryRequests())  # every reply delivered: 429, 5xx, timeouts
     deduplicator = build_deduplicator(settings.redis.url, bot.id)
     storage = build_storage(settings.redis.url, uow_factory)
     search_index = SearchIndexStore(uow_factory)

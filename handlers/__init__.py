@@ -12,6 +12,7 @@ from handlers import (
     common,
     digest,
     errors,
+    fallback,
     lists,
     menu,
     records,
@@ -35,4 +36,5 @@ def build_routers() -> list[Router]:
         lists.create_router(),
         digest.create_router(),
         search.create_router(),  # plain text = client search: last
+        fallback.create_router(),  # unknown commands, stray files, outdated buttons
     ]
