@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +48,13 @@ from webapp import DashboardConfig, create_dashboard_app
 log = logging.getLogger(__name__)
 
 POLLING_STOP_TIMEOUT = 15.0
+# Process tests only: SIGKILL the bot right after a logged call is committed, before any
+# reply (what a crash at the worst moment leaves behind).
+KILL_AFTER_CALL_COMMIT = "CRMBOT_TEST_KILL_AFTER_CALL_COMMIT"
+
+
+def _die_now() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def build_bot(token: str, api_base: str = "") -> Bot:
@@ -339,6 +348,8 @@ async def create_application(
     )
     if scheduler:
         app.scheduler = attach_scheduler(app)
+    if os.environ.get(KILL_AFTER_CALL_COMMIT) == "1":
+        dispatcher["after_call_commit"] = _die_now
     if configure is not None:
         configure(app)
     return app

@@ -274,6 +274,7 @@ async def _save(
     comment: str | None = None,
     voice_file_id: str | None = None,
     edit: bool = False,
+    after_commit: Callable[[], None] | None = None,
 ) -> None:
     """Commit the call (once per draft), then say so (with undo), then show the card."""
     if draft.outcome not in set(Outcome):
@@ -289,6 +290,8 @@ async def _save(
         now=now,
         draft_id=draft.draft_id,
     )
+    if after_commit is not None:  # a process test's kill point
+        after_commit()
     await finish_draft(state, saved=draft)
     if not edit:
         await _close_step(target.bot, target.chat.id, draft)
@@ -473,12 +476,23 @@ async def no_comment(
     viewer: Viewer,
     now: datetime,
     tr: Translator,
+    after_call_commit: Callable[[], None] | None = None,
 ) -> None:
     """Save without a comment."""
     draft = await draft_for(state, callback_data.c)
     await callback.answer()
     if isinstance(callback.message, Message):
-        await _save(callback.message, state, draft, uow, viewer, now, tr, edit=True)
+        await _save(
+            callback.message,
+            state,
+            draft,
+            uow,
+            viewer,
+            now,
+            tr,
+            edit=True,
+            after_commit=after_call_commit,
+        )
 
 
 async def voice_comment(
@@ -512,10 +526,21 @@ async def text_comment(
     viewer: Viewer,
     now: datetime,
     tr: Translator,
+    after_call_commit: Callable[[], None] | None = None,
 ) -> None:
     """A typed comment."""
     draft = await open_draft(state)
-    await _save(message, state, draft, uow, viewer, now, tr, comment=message.text)
+    await _save(
+        message,
+        state,
+        draft,
+        uow,
+        viewer,
+        now,
+        tr,
+        comment=message.text,
+        after_commit=after_call_commit,
+    )
 
 
 async def stale_button(
