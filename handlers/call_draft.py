@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, time
+from decimal import Decimal
 from typing import Any
 
 from aiogram.fsm.context import FSMContext
 
-from services.calls import NextContactChoice, NextContactMode, new_draft_id
+from services.calls import CallDetails, NextContactChoice, NextContactMode, new_draft_id
 from services.errors import StaleAction
 
 LOG = "log"
@@ -34,6 +35,13 @@ class CallDraft:
     next_mode: str | None = None
     next_on: date | None = None
     at: time | None = None
+    meeting_place: str | None = None
+    refusal_reason: str | None = None
+    order_amount: str | None = None  # a Decimal as text (FSM data is JSON)
+    voice_file_id: str | None = None  # a voice note kept while the text comment is awaited
+    details_done: bool = False  # the order's amount / the refusal's reason answered
+    time_done: bool = False
+    place_done: bool = False
     step: str | None = None  # the state name of the open step
     message_id: int | None = None  # the message of the open step
 
@@ -46,6 +54,14 @@ class CallDraft:
             mode=NextContactMode(self.next_mode or NextContactMode.TOMORROW),
             on=self.next_on,
             at=self.at,
+        )
+
+    def details(self) -> CallDetails:
+        amount = Decimal(self.order_amount) if self.order_amount else None
+        return CallDetails(
+            meeting_place=self.meeting_place,
+            refusal_reason=self.refusal_reason,
+            order_amount=amount,
         )
 
     def with_(self, **changes: Any) -> CallDraft:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, F, Router
@@ -42,8 +42,11 @@ from services.calls import (
     NextContactChoice,
     NextContactMode,
     NextContactPreview,
+    call_back_hours,
     call_target,
     log_call,
+    parse_amount,
+    parse_call_back_time,
     parse_time_of_day,
     preview_next_contact,
     reschedule,
@@ -68,24 +71,36 @@ from ui.callbacks import (
 from ui.formatting import h
 from ui.i18n import Translator
 from ui.keyboards.calls import (
+    CALL_BACK_HOURS,
+    REFUSAL_REASONS,
     calendar_keyboard,
     comment_keyboard,
     next_contact_keyboard,
     outcome_keyboard,
     paused_keyboard,
+    reason_keyboard,
+    skip_keyboard,
     time_keyboard,
     undo_keyboard,
 )
 from ui.keyboards.menu import reply_action
 from ui.replies import edit_or_send
-from ui.texts.calls import call_prompt, saved_text, when_text
+from ui.texts.calls import call_prompt, day_off_line, saved_text, when_text
 
 
 class CallFlow(StatesGroup):
     outcome = State()
+    amount = State()
+    reason = State()
     next_contact = State()
     time = State()
+    place = State()
     comment = State()
+
+
+_TYPED_STEPS = {
+    state.state for state in (CallFlow.amount, CallFlow.reason, CallFlow.time, CallFlow.place)
+}
 
 
 _STEPS = {step.state for step in CallFlow.__all_states__}
@@ -149,6 +164,10 @@ async def _start(
     await _ask(target, state, draft, step, _prompt(draft, tr, question), markup)
 
 
+def _day_note(preview: NextContactPreview, tr: Translator) -> list[str]:
+    return day_off_line(preview.on, preview.working_day, tr)
+
+
 def _comment_question(
     draft: CallDraft, preview: NextContactPreview, viewer: Viewer, tr: Translator
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -156,51 +175,93 @@ def _comment_question(
         draft,
         tr,
         tr("calls.next_chosen", date=_when(preview, viewer, tr)),
-        tr("calls.ask_comment_for", name=h(draft.name, 100)),
+        *_day_note(preview, tr),
+        tr(
+            "calls.voice_kept" if draft.voice_file_id else "calls.ask_comment_for",
+            name=h(draft.name, 100),
+        ),
     )
-    return text, comment_keyboard(draft.client_id, tr)
+    return text, comment_keyboard(draft.client_id, tr, has_voice=draft.voice_file_id is not None)
 
 
 def _time_question(
-    draft: CallDraft, preview: NextContactPreview, viewer: Viewer, tr: Translator
+    draft: CallDraft, preview: NextContactPreview, viewer: Viewer, now: datetime, tr: Translator
 ) -> tuple[str, InlineKeyboardMarkup]:
-    question = tr("calls.ask_time", date=_when(preview, viewer, tr))
-    return _prompt(draft, tr, question), time_keyboard(draft.client_id, tr)
+    key = "calls.ask_meeting_time" if draft.outcome == Outcome.MEETING_SET else "calls.ask_time"
+    question = tr(key, date=_when(preview, viewer, tr))
+    hours = call_back_hours(preview.on, now, viewer, CALL_BACK_HOURS)
+    text = _prompt(draft, tr, *_day_note(preview, tr), question)
+    return text, time_keyboard(draft.client_id, tr, hours)
 
 
-async def _step_question(
+async def _next_question(
     draft: CallDraft, uow: UnitOfWork, viewer: Viewer, now: datetime, tr: Translator
 ) -> tuple[State, str, InlineKeyboardMarkup]:
-    """The question of the step a draft stopped at (continuing a draft put aside)."""
-    target = await call_target(uow, viewer, draft.client_id, now)
-    if draft.step == CallFlow.outcome.state:
-        return (
-            CallFlow.outcome,
-            _prompt(draft, tr, tr("calls.ask_outcome")),
-            outcome_keyboard(target.client_id, tr),
+    """The step that comes next for what the draft holds, with its question and keyboard.
+
+    outcome -> (amount | reason) -> next contact -> (time) -> (place) -> comment.
+    """
+    cid = draft.client_id
+    if draft.outcome is None and not draft.rescheduling:
+        markup = outcome_keyboard(cid, tr)
+        return CallFlow.outcome, _prompt(draft, tr, tr("calls.ask_outcome")), markup
+    if draft.outcome == Outcome.ORDER and not draft.details_done:
+        markup = skip_keyboard(cid, CallAction.NO_AMOUNT, tr)
+        return CallFlow.amount, _prompt(draft, tr, tr("calls.ask_amount")), markup
+    if draft.outcome == Outcome.REFUSED and not draft.details_done:
+        return CallFlow.reason, _prompt(draft, tr, tr("calls.ask_reason")), reason_keyboard(cid, tr)
+    if draft.next_mode is None:
+        target = await call_target(uow, viewer, cid, now)
+        meeting = draft.outcome == Outcome.MEETING_SET
+        same_day = draft.rescheduling or meeting or draft.outcome == Outcome.CALL_BACK
+        refusal = draft.outcome == Outcome.REFUSED
+        markup = next_contact_keyboard(target, tr, same_day=same_day, refusal=refusal)
+        question = tr("calls.ask_meeting_date" if meeting else "calls.ask_next")
+        return CallFlow.next_contact, _prompt(draft, tr, question), markup
+    preview = await preview_next_contact(uow, viewer, cid, draft.choice(), now)
+    timed = draft.outcome in (Outcome.CALL_BACK, Outcome.MEETING_SET)
+    if timed and not draft.time_done:
+        return CallFlow.time, *_time_question(draft, preview, viewer, now, tr)
+    if draft.outcome == Outcome.MEETING_SET and not draft.place_done:
+        text = _prompt(
+            draft,
+            tr,
+            tr("calls.saved_meeting", when=_when(preview, viewer, tr)),
+            tr("calls.ask_place"),
         )
-    if draft.step in (CallFlow.time.state, CallFlow.comment.state) and draft.next_mode:
-        preview = await preview_next_contact(uow, viewer, draft.client_id, draft.choice(), now)
-        if draft.step == CallFlow.time.state:
-            return CallFlow.time, *_time_question(draft, preview, viewer, tr)
-        return CallFlow.comment, *_comment_question(draft, preview, viewer, tr)
-    same_day = draft.rescheduling or draft.outcome == Outcome.CALL_BACK
-    markup = next_contact_keyboard(target, tr, same_day=same_day)
-    return CallFlow.next_contact, _prompt(draft, tr, tr("calls.ask_next")), markup
+        return CallFlow.place, text, skip_keyboard(cid, CallAction.NO_PLACE, tr)
+    return CallFlow.comment, *_comment_question(draft, preview, viewer, tr)
 
 
-async def _choose_time(
+async def _go_on_by_button(
+    callback: CallbackQuery,
+    state: FSMContext,
     draft: CallDraft,
-    at: time | None,
     uow: UnitOfWork,
     viewer: Viewer,
     now: datetime,
     tr: Translator,
-) -> tuple[CallDraft, str, InlineKeyboardMarkup]:
-    """Keep the time to call back at (a button or typed) and ask for the comment."""
-    draft = draft.with_(at=at)
-    preview = await preview_next_contact(uow, viewer, draft.client_id, draft.choice(), now)
-    return draft, *_comment_question(draft, preview, viewer, tr)
+) -> None:
+    """A step answered by a button: the next question in place of the pressed message."""
+    step, text, markup = await _next_question(draft, uow, viewer, now, tr)
+    await callback.answer()
+    await _edit_step(callback, state, draft, step, text, markup)
+
+
+async def _go_on_by_message(
+    message: Message,
+    state: FSMContext,
+    draft: CallDraft,
+    answered: CallDraft,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """A step answered by typing: its question loses its buttons, the next one is sent."""
+    step, text, markup = await _next_question(answered, uow, viewer, now, tr)
+    await _close_step(message.bot, message.chat.id, draft)
+    await _ask(message, state, answered, step, text, markup)
 
 
 async def _say_then_show_card(
@@ -232,7 +293,7 @@ async def _after_next_contact(
     now: datetime,
     tr: Translator,
 ) -> None:
-    """The date is chosen: reschedule now, or ask for the time / the comment."""
+    """The date is chosen: reschedule now, or go on to the time / place / comment."""
     if draft.rescheduling:
         card = await reschedule(uow, viewer, preview.target.client_id, draft.choice(), now=now)
         await finish_draft(state)
@@ -240,13 +301,7 @@ async def _after_next_contact(
         text = tr("calls.rescheduled", date=_when(preview, viewer, tr))
         await _say_then_show_card(callback, text, card, viewer, tr)
         return
-    await callback.answer()
-    if draft.outcome == Outcome.CALL_BACK and draft.at is None:
-        text, markup = _time_question(draft, preview, viewer, tr)
-        await _edit_step(callback, state, draft, CallFlow.time, text, markup)
-        return
-    text, markup = _comment_question(draft, preview, viewer, tr)
-    await _edit_step(callback, state, draft, CallFlow.comment, text, markup)
+    await _go_on_by_button(callback, state, draft, uow, viewer, now, tr)
 
 
 async def _reply_saved(
@@ -286,9 +341,10 @@ async def _save(
         outcome=Outcome(str(draft.outcome)),
         next_contact=draft.choice(),
         comment=comment,
-        voice_file_id=voice_file_id,
+        voice_file_id=voice_file_id or draft.voice_file_id,
         now=now,
         draft_id=draft.draft_id,
+        details=draft.details(),
     )
     if after_commit is not None:  # a process test's kill point
         after_commit()
@@ -350,17 +406,78 @@ async def outcome(
     now: datetime,
     tr: Translator,
 ) -> None:
-    """How the call went -> when to contact next."""
+    """How the call went -> its details (amount, reason) or when to contact next."""
     target = await call_target(uow, viewer, callback_data.c, now)
     draft = await draft_for(state, target.client_id)
     if callback_data.v not in set(Outcome):
         raise StaleAction()
     draft = draft.with_(outcome=callback_data.v)
-    await callback.answer()
-    text = _prompt(draft, tr, tr("calls.ask_next"))
-    same_day = callback_data.v == Outcome.CALL_BACK
-    markup = next_contact_keyboard(target, tr, same_day=same_day)
-    await _edit_step(callback, state, draft, CallFlow.next_contact, text, markup)
+    await _go_on_by_button(callback, state, draft, uow, viewer, now, tr)
+
+
+async def amount_typed(
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """An order's amount, typed."""
+    draft = await open_draft(state)
+    amount = parse_amount(message.text or "")
+    answered = draft.with_(order_amount=str(amount), details_done=True)
+    await _go_on_by_message(message, state, draft, answered, uow, viewer, now, tr)
+
+
+async def reason_typed(
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """A refusal's reason in the manager's words."""
+    draft = await open_draft(state)
+    answered = draft.with_(refusal_reason=(message.text or "")[:200], details_done=True)
+    await _go_on_by_message(message, state, draft, answered, uow, viewer, now, tr)
+
+
+async def place_typed(
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """Where the meeting is."""
+    draft = await open_draft(state)
+    answered = draft.with_(meeting_place=(message.text or "")[:200], place_done=True)
+    await _go_on_by_message(message, state, draft, answered, uow, viewer, now, tr)
+
+
+async def detail_button(
+    callback: CallbackQuery,
+    callback_data: CallCb,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+) -> None:
+    """A preset reason, "no amount" or "no place"."""
+    draft = await draft_for(state, callback_data.c)
+    if callback_data.a == CallAction.REASON:
+        if callback_data.v not in REFUSAL_REASONS:
+            raise StaleAction()
+        draft = draft.with_(refusal_reason=tr(f"calls.reason.{callback_data.v}"), details_done=True)
+    elif callback_data.a == CallAction.NO_AMOUNT:
+        draft = draft.with_(details_done=True)
+    else:
+        draft = draft.with_(place_done=True)
+    await _go_on_by_button(callback, state, draft, uow, viewer, now, tr)
 
 
 async def next_preset(
@@ -444,12 +561,11 @@ async def time_button(
     now: datetime,
     tr: Translator,
 ) -> None:
-    """An hour to call back at (or none)."""
+    """An hour to call back (or meet) at, or none."""
     draft = await draft_for(state, callback_data.c)
     at = parse_time_of_day(callback_data.v) if callback_data.a == CallAction.TIME else None
-    draft, text, markup = await _choose_time(draft, at, uow, viewer, now, tr)
-    await callback.answer()
-    await _edit_step(callback, state, draft, CallFlow.comment, text, markup)
+    draft = draft.with_(at=at, time_done=True)
+    await _go_on_by_button(callback, state, draft, uow, viewer, now, tr)
 
 
 async def time_typed(
@@ -460,12 +576,12 @@ async def time_typed(
     now: datetime,
     tr: Translator,
 ) -> None:
-    """A time typed as HH:MM."""
+    """A time typed as HH:MM, or "через 2 часа" / "in 30 minutes"."""
     draft = await open_draft(state)
-    at = parse_time_of_day(message.text or "")
-    chosen, text, markup = await _choose_time(draft, at, uow, viewer, now, tr)
-    await _close_step(message.bot, message.chat.id, draft)
-    await _ask(message, state, chosen, CallFlow.comment, text, markup)
+    day = await preview_next_contact(uow, viewer, draft.client_id, draft.choice(), now)
+    at = parse_call_back_time(message.text or "", day.on, now, viewer)
+    answered = draft.with_(at=at, time_done=True)
+    await _go_on_by_message(message, state, draft, answered, uow, viewer, now, tr)
 
 
 async def no_comment(
@@ -503,20 +619,24 @@ async def voice_comment(
     now: datetime,
     tr: Translator,
 ) -> None:
-    """A voice message as the comment (its file id is kept)."""
+    """A voice note: with a caption it is saved at once; else a text comment may follow."""
     draft = await open_draft(state)
     voice = message.voice.file_id if message.voice else None
-    await _save(
-        message,
-        state,
-        draft,
-        uow,
-        viewer,
-        now,
-        tr,
-        comment=message.caption,
-        voice_file_id=voice,
-    )
+    if message.caption:
+        await _save(
+            message,
+            state,
+            draft,
+            uow,
+            viewer,
+            now,
+            tr,
+            comment=message.caption,
+            voice_file_id=voice,
+        )
+        return
+    answered = draft.with_(voice_file_id=voice)
+    await _go_on_by_message(message, state, draft, answered, uow, viewer, now, tr)
 
 
 async def text_comment(
@@ -578,7 +698,7 @@ async def resume_draft(
 ) -> None:
     """ "Continue" under "the call was not logged": the step it stopped at, asked again."""
     draft = await take_paused(state, callback_data.c)
-    step, text, markup = await _step_question(draft, uow, viewer, now, tr)
+    step, text, markup = await _next_question(draft, uow, viewer, now, tr)
     await callback.answer()
     if callback.message is not None:
         await edit_or_send(callback, tr("calls.paused_resumed", name=h(draft.name, 100)), None)
@@ -657,7 +777,7 @@ def _is_foreign(event: TelegramObject, step: str) -> bool:
         return True
     if step == CallFlow.comment.state:
         return not (text or event.voice)
-    if step == CallFlow.time.state:
+    if step in _TYPED_STEPS:
         return not text
     return True
 
@@ -694,6 +814,18 @@ def create_router() -> Router:
         time_button, CallFlow.time, CallCb.filter(F.a.in_({CallAction.TIME, CallAction.NO_TIME}))
     )
     router.message.register(time_typed, CallFlow.time, F.text, ~F.text.startswith("/"))
+    router.message.register(amount_typed, CallFlow.amount, F.text, ~F.text.startswith("/"))
+    router.message.register(reason_typed, CallFlow.reason, F.text, ~F.text.startswith("/"))
+    router.message.register(place_typed, CallFlow.place, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(
+        detail_button, CallFlow.amount, CallCb.filter(F.a == CallAction.NO_AMOUNT)
+    )
+    router.callback_query.register(
+        detail_button, CallFlow.reason, CallCb.filter(F.a == CallAction.REASON)
+    )
+    router.callback_query.register(
+        detail_button, CallFlow.place, CallCb.filter(F.a == CallAction.NO_PLACE)
+    )
     router.callback_query.register(
         no_comment, CallFlow.comment, CallCb.filter(F.a == CallAction.NO_COMMENT)
     )

@@ -15,6 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -22,9 +23,16 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.access import Viewer, load_client_for
+from services.calendar import load_calendar
 from services.clients import ClientCard, build_card, latest_snapshot
 from services.db.models import Channel, Client, ClientSegment, Interaction, Outcome, Role
-from services.errors import AccessDenied, InteractionNotFound, InvalidNextContact, UndoExpired
+from services.errors import (
+    AccessDenied,
+    InteractionNotFound,
+    InvalidAmount,
+    InvalidNextContact,
+    UndoExpired,
+)
 from services.settings_store import load_segmentation_settings
 from services.uow import UnitOfWork
 
@@ -35,6 +43,15 @@ MAX_DAYS_AHEAD = 730  # a date two years out is a mis-tap on the calendar
 MAX_INTERACTION_ID = 2**31 - 1  # interactions.id is a 32-bit integer on PostgreSQL
 DRAFT_ID_LENGTH = 32
 _TIME = re.compile(r"^\s*(\d{1,2})(?:\s*[:.\-h ]\s*(\d{2}))?\s*$")
+_IN = re.compile(
+    r"^\s*(?:через|in)\s+(?:(\d{1,3})\s*)?"
+    r"(час|часа|часов|ч|hours?|h|минуту|минуты|минут|мин|minutes?|min)\.?\s*$",
+    re.IGNORECASE,
+)
+PLACE_MAX_LENGTH = 200
+REASON_MAX_LENGTH = 200
+MAX_ORDER_AMOUNT = Decimal("9999999999999.99")  # Numeric(16, 2)
+_AMOUNT = re.compile(r"^\s*(\d[\d\s]*(?:[.,]\d{1,2})?)\s*(?:₽|руб\.?|р\.?|rub)?\s*$", re.I)
 
 
 class NextContactMode(StrEnum):
@@ -43,6 +60,7 @@ class NextContactMode(StrEnum):
     IN_3_DAYS = "3d"
     IN_A_WEEK = "week"
     CADENCE = "cadence"
+    REACTIVATION = "react"  # after a refusal: when the win-back list would bring them back
     DATE = "date"
 
 
@@ -74,10 +92,56 @@ def parse_time_of_day(text: str) -> time:
     return time(hours, minutes)
 
 
-def resolve_next_date(choice: NextContactChoice, today: date, cadence_days: int) -> date:
+def parse_call_back_time(text: str, day: date, now: datetime, viewer: Viewer) -> time:
+    """A typed time of day on `day`: "15:30", or "через 2 часа" / "in 30 minutes" from now."""
+    match = _IN.match(text)
+    if match is None:
+        return parse_time_of_day(text)
+    count = int(match.group(1) or 1)
+    unit = match.group(2).lower()
+    hours = unit.startswith(("ч", "h"))
+    moment = now.astimezone(viewer.zone) + (
+        timedelta(hours=count) if hours else timedelta(minutes=count)
+    )
+    if moment.date() != day:
+        raise InvalidNextContact(text.strip()[:20])
+    return moment.time().replace(second=0, microsecond=0)
+
+
+def call_back_hours(
+    day: date, now: datetime, viewer: Viewer, hours: tuple[int, ...]
+) -> tuple[int, ...]:
+    """The hours of `hours` still ahead on `day` (all of them on a later day)."""
+    local = now.astimezone(viewer.zone)
+    if day > local.date():
+        return hours
+    if day < local.date():
+        return ()
+    return tuple(hour for hour in hours if time(hour) > local.time())
+
+
+def parse_amount(text: str) -> Decimal:
+    """An order's amount: "125 000", "99,90 ₽"; anything else raises `InvalidValue`."""
+    match = _AMOUNT.match(text)
+    if match is None:
+        raise InvalidAmount(text.strip()[:20])
+    try:
+        amount = Decimal(match.group(1).replace(" ", "").replace(",", "."))
+    except InvalidOperation:
+        raise InvalidAmount(text.strip()[:20]) from None
+    if not 0 < amount <= MAX_ORDER_AMOUNT:
+        raise InvalidAmount(text.strip()[:20])
+    return amount.quantize(Decimal("0.01"))
+
+
+def resolve_next_date(
+    choice: NextContactChoice, today: date, cadence_days: int, reactivation_days: int = 30
+) -> date:
     """The calendar day a choice means; raises `InvalidNextContact` for the past or far future."""
     if choice.mode == NextContactMode.CADENCE:
         return today + timedelta(days=cadence_days)
+    if choice.mode == NextContactMode.REACTIVATION:
+        return today + timedelta(days=reactivation_days)
     if choice.mode == NextContactMode.DATE:
         if choice.on is None:
             raise InvalidNextContact("")
@@ -99,6 +163,8 @@ class CallTarget:
     today: date
     cadence_days: int
     cadence_due: date
+    reactivation_days: int = 30
+    reactivation_due: date | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +179,10 @@ class LoggedCall:
     has_voice: bool
     card: ClientCard
     already_saved: bool = False
+    meeting_at: datetime | None = None
+    meeting_place: str | None = None
+    refusal_reason: str | None = None
+    order_amount: Decimal | None = None
 
 
 async def _cadence_days(uow: UnitOfWork, client: Client, snapshot: ClientSegment | None) -> int:
@@ -133,6 +203,7 @@ async def _target(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datetime
     snapshot = await latest_snapshot(uow, client_id)
     today = viewer.local_today(now)
     cadence = await _cadence_days(uow, client, snapshot)
+    reactivation = int((await load_segmentation_settings(uow)).reactivation_contact_days)
     return CallTarget(
         client_id=client.id,
         name=client.name,
@@ -142,6 +213,8 @@ async def _target(uow: UnitOfWork, viewer: Viewer, client_id: int, now: datetime
         today=today,
         cadence_days=cadence,
         cadence_due=today + timedelta(days=cadence),
+        reactivation_days=reactivation,
+        reactivation_due=today + timedelta(days=reactivation),
     )
 
 
@@ -158,6 +231,7 @@ class NextContactPreview:
     target: CallTarget
     on: date
     at: datetime | None
+    working_day: bool = True  # False: a weekend or a public holiday (accepted, with a note)
 
 
 async def preview_next_contact(
@@ -166,8 +240,14 @@ async def preview_next_contact(
     """The day (and UTC moment) a choice means; raises `InvalidNextContact` for the past."""
     async with uow:
         target = await _target(uow, viewer, client_id, now)
-    on = resolve_next_date(choice, target.today, target.cadence_days)
-    return NextContactPreview(target, on, _next_moment(viewer, on, choice.at, now))
+        calendar = await load_calendar(uow)
+    on = _resolve(choice, target)
+    moment = _next_moment(viewer, on, choice.at, now)
+    return NextContactPreview(target, on, moment, calendar.is_working_day(on))
+
+
+def _resolve(choice: NextContactChoice, target: CallTarget) -> date:
+    return resolve_next_date(choice, target.today, target.cadence_days, target.reactivation_days)
 
 
 def _next_moment(viewer: Viewer, day: date, at: time | None, now: datetime) -> datetime | None:
@@ -184,6 +264,37 @@ def _clean_comment(comment: str | None) -> str | None:
         return None
     text = comment.strip()
     return text[:COMMENT_MAX_LENGTH] or None
+
+
+@dataclass(frozen=True)
+class CallDetails:
+    """What an outcome adds: a meeting's place, a refusal's reason, an order's amount."""
+
+    meeting_place: str | None = None
+    refusal_reason: str | None = None
+    order_amount: Decimal | None = None
+
+
+def _short(text: str | None, limit: int) -> str | None:
+    return (text or "").strip()[:limit] or None
+
+
+def _details(
+    outcome: Outcome, details: CallDetails | None, next_at: datetime | None
+) -> dict[str, object]:
+    """The columns of an outcome's details; what does not belong to the outcome is dropped."""
+    details = details or CallDetails()
+    if details.order_amount is not None and not 0 < details.order_amount <= MAX_ORDER_AMOUNT:
+        raise InvalidAmount(str(details.order_amount)[:20])
+    meeting = outcome == Outcome.MEETING_SET
+    return {
+        "meeting_at": next_at if meeting else None,
+        "meeting_place": _short(details.meeting_place, PLACE_MAX_LENGTH) if meeting else None,
+        "refusal_reason": _short(details.refusal_reason, REASON_MAX_LENGTH)
+        if outcome == Outcome.REFUSED
+        else None,
+        "order_amount": details.order_amount if outcome == Outcome.ORDER else None,
+    }
 
 
 def new_draft_id() -> str:
@@ -218,6 +329,10 @@ def _logged(interaction: Interaction, card: ClientCard, *, already: bool) -> Log
         has_voice=interaction.voice_file_id is not None,
         card=card,
         already_saved=already,
+        meeting_at=interaction.meeting_at,
+        meeting_place=interaction.meeting_place,
+        refusal_reason=interaction.refusal_reason,
+        order_amount=interaction.order_amount,
     )
 
 
@@ -232,6 +347,7 @@ async def log_call(
     voice_file_id: str | None = None,
     now: datetime,
     draft_id: str | None = None,
+    details: CallDetails | None = None,
 ) -> LoggedCall:
     """Save the call and the next contact date in one transaction, then return the fresh card.
 
@@ -251,7 +367,7 @@ async def log_call(
             await load_client_for(uow, viewer, saved.client_id)
             return _logged(saved, await build_card(uow, viewer, saved.client_id, now), already=True)
         target = await _target(uow, viewer, client_id, now)
-        next_on = resolve_next_date(next_contact, target.today, target.cadence_days)
+        next_on = _resolve(next_contact, target)
         next_at = _next_moment(viewer, next_on, next_contact.at, now)
         client = await load_client_for(uow, viewer, client_id)
         values: dict[str, object] = {
@@ -267,6 +383,7 @@ async def log_call(
             "voice_file_id": voice_file_id,
             "draft_id": draft_id,
             "previous_due": client.next_due_on,
+            **_details(outcome, details, next_at),
         }
         dialect = uow.session.get_bind().dialect.name
         inserted = await uow.session.scalar(_insert_once(dialect, values))
@@ -335,7 +452,7 @@ async def reschedule(
     """Move the next contact without logging a call (the card's "Next contact"); commits."""
     async with uow:
         target = await _target(uow, viewer, client_id, now)
-        next_on = resolve_next_date(choice, target.today, target.cadence_days)
+        next_on = _resolve(choice, target)
         client = await load_client_for(uow, viewer, client_id)
         client.next_due_on = next_on
         await uow.commit()

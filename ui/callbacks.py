@@ -87,8 +87,11 @@ class CallAction(StrEnum):
     CALENDAR = "k"
     TIME = "t"  # v = the hour ("15"); ":" is the callback data separator
     NO_TIME = "nt"
-    NO_COMMENT = "s"
+    NO_COMMENT = "s"  # save: without a comment, or with the voice note already sent
     CANCEL = "x"
+    REASON = "r"  # a refusal's preset reason: v = its key
+    NO_AMOUNT = "na"
+    NO_PLACE = "np"
 
 
 class CallCb(CallbackData, prefix="cf"):

@@ -3,9 +3,10 @@
 - 429 Too Many Requests: wait `retry_after` (bounded) and send the same request again;
 - 5xx, timeouts and network errors: retry with exponential backoff, a bounded number
   of times.
-Anything else (400, 403, ...) is not retried. Long polling (`getUpdates`) has its own
-backoff in the poller, and the push sender keeps its own retries and ledger: while
-`scheduler.sender.OWN_RETRIES` is set, this layer steps aside so nothing is retried twice.
+Anything else (400, 403, ...) is not retried. The runtime's own calls (`getMe`,
+`getUpdates`, webhook registration) have their own backoff in bot/runtime, and the push
+sender keeps its own retries and ledger: while `scheduler.sender.OWN_RETRIES` is set, this
+layer steps aside so nothing is retried twice.
 """
 
 from __future__ import annotations
@@ -21,12 +22,25 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
-from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods import (
+    Close,
+    DeleteWebhook,
+    GetMe,
+    GetUpdates,
+    GetWebhookInfo,
+    LogOut,
+    SetWebhook,
+    TelegramMethod,
+)
 from aiogram.methods.base import Response, TelegramType
 
 from scheduler.sender import OWN_RETRIES
 
 log = logging.getLogger(__name__)
+
+# The runtime's own calls (startup, polling, the webhook): it retries them with its backoff
+# and gives up loudly, which a second retry layer here would only delay.
+RUNTIME_METHODS = (GetUpdates, GetMe, SetWebhook, DeleteWebhook, GetWebhookInfo, Close, LogOut)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -58,7 +72,7 @@ class RetryRequests(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if isinstance(method, GetUpdates) or OWN_RETRIES.get():
+        if isinstance(method, RUNTIME_METHODS) or OWN_RETRIES.get():
             return await make_request(bot, method)
         failures = flood_waits = 0
         while True:
