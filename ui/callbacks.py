@@ -27,6 +27,7 @@ class ClientCb(CallbackData, prefix="cl"):
     a: CardAction
     c: int  # client id
     p: int = 0  # history page; for VIP: 1 = make VIP, 0 = remove
+    v: int = 0  # the card's version (a card button): an older card is refreshed, not acted on
 
 
 class SearchCb(CallbackData, prefix="sr"):

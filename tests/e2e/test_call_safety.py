@@ -231,3 +231,34 @@ async def test_unknown_commands_files_and_malformed_buttons_are_answered(
         pressed = await chat.press(ANNA, helped["message_id"], data, force=True)
         text = str((await wait_answer(chat, ANNA, pressed)).get("text") or "")
         assert "устарела" in text, (data, text)
+
+
+async def test_an_outdated_card_refreshes_instead_of_acting_and_done_steps_lose_buttons(
+    bot_app: BotHarness, seed: SeedIds, chat: SandboxClient
+) -> None:
+    await chat.send(ANNA, "Ромашка")
+    old = await chat.wait_for(ANNA, lambda m: "ИНН 7701234567" in text_of(m))
+    await chat.press(ANNA, old["message_id"], button_data(old, "Записать звонок"))
+    prompt = await chat.wait_for(ANNA, lambda m: "Как прошёл звонок?" in text_of(m))
+    step = await _press(chat, ANNA, prompt, "Не дозвонился", "Когда связаться")
+    comment = await _press(chat, ANNA, step, "Завтра", "Комментарий?")
+    await chat.send(ANNA, "занято")
+    await chat.wait_for(ANNA, lambda m: "Звонок сохранён" in text_of(m))
+    answered = await chat.wait_for(ANNA, lambda m: m["message_id"] == comment["message_id"])
+    assert buttons(answered) == []  # the answered prompt keeps no live buttons
+    rows = await _count(bot_app, seed.anna_clients[0])
+
+    pressed = await chat.press(ANNA, old["message_id"], button_data(old, "Записать звонок"))
+    assert "Карточка обновилась" in str((await wait_answer(chat, ANNA, pressed)).get("text"))
+    fresh = await chat.wait_for(
+        ANNA, lambda m: m["message_id"] == old["message_id"] and "«занято»" in text_of(m)
+    )
+    assert await current_draft_state(bot_app) is None  # nothing was started from the old card
+    await chat.press(ANNA, fresh["message_id"], button_data(fresh, "Записать звонок"))
+    await chat.wait_for(ANNA, lambda m: "Как прошёл звонок?" in text_of(m))
+    assert await _count(bot_app, seed.anna_clients[0]) == rows
+
+
+async def current_draft_state(bot_app: BotHarness) -> str | None:
+    key = StorageKey(bot_id=bot_app.app.bot.id, chat_id=ANNA, user_id=ANNA)
+    return await bot_app.app.dispatcher.storage.get_state(key)
