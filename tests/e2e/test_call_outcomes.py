@@ -131,3 +131,28 @@ async def test_call_back_times_are_only_ahead_typed_relative_times_and_day_off_n
     assert "08.03.2026 — выходной или праздничный день" in text_of(comment)
     await _press(chat, comment, "Без комментария", "Звонок сохранён")
     assert (await _last(bot_app, seed.anna_clients[2])).next_contact_on == date(2026, 3, 8)
+
+
+async def test_the_call_back_reminder_has_the_phone_and_a_log_call_button(
+    bot_app: BotHarness, seed: SeedIds, chat: SandboxClient
+) -> None:
+    from scheduler.jobs import JobContext, tick
+    from scheduler.sender import Sender
+    from tests.unit.scheduler.fakes import FakeTime
+
+    step = await _outcome(chat, "Перезвонить", "Когда связаться")
+    ask = await _press(chat, step, "Сегодня", "Во сколько перезвонить")
+    comment = await _press(chat, ask, "10:00", "Комментарий?")
+    await _press(chat, comment, "Без комментария", "Звонок сохранён")
+
+    fake = FakeTime()
+    sender = Sender(bot_app.app.bot, sleep=fake.sleep, monotonic=fake.monotonic)
+    context = JobContext(bot_app.uow_factory, bot_app.clock, sender, recompute_at=None)
+    bot_app.clock.advance(timedelta(hours=1))  # 10:00 in Moscow
+    report = await tick(context)
+    assert report.reminders.sent == 1
+    reminder = await chat.wait_for(ANNA, lambda m: "Пора перезвонить" in text_of(m))
+    assert "Телефон: +7 495 111-22-33" in text_of(reminder)
+    await chat.press(ANNA, reminder["message_id"], button_data(reminder, "Записать звонок"))
+    prompt = await chat.wait_for(ANNA, lambda m: "Как прошёл звонок?" in text_of(m))
+    assert "Лютик" in text_of(prompt)
