@@ -62,10 +62,12 @@ from ui.callbacks import (
     CalendarCb,
     CallAction,
     CallCb,
+    CancelCb,
     CardAction,
     ClientCb,
     DraftAction,
     DraftCb,
+    NoopCb,
     UndoCb,
 )
 from ui.formatting import h
@@ -761,7 +763,8 @@ class DraftGuard(BaseMiddleware):
         return await handler(event, data)
 
 
-_DRAFT_PREFIXES = {"cf", "ca", "cancel", "no", "dr"}
+# The buttons that belong to an open call log (its steps, cancel, label-only cells).
+_DRAFT_PREFIXES = {cb.__prefix__ for cb in (CallCb, CalendarCb, CancelCb, NoopCb, DraftCb)}
 
 
 def _is_foreign(event: TelegramObject, step: str) -> bool:
