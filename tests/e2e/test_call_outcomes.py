@@ -120,6 +120,10 @@ async def test_call_back_times_are_only_ahead_typed_relative_times_and_day_off_n
     await _press(chat, comment, "Без комментария", "Звонок сохранён")
     card = await chat.wait_for(ANNA, lambda m: "Последний контакт" in text_of(m))
     assert "Следующий контакт: <b>сегодня</b> 11:00" in card["text"]
+    await chat.send(ANNA, "/today")
+    today = await chat.wait_for(ANNA, lambda m: "Позвонить сегодня" in text_of(m))
+    row = next(line for line in text_of(today).splitlines() if "Лютик" in line)
+    assert row.endswith("11:00"), row  # the list shows the call-back's time too
 
     # 8 March 2026 is a Sunday and a public holiday: accepted, with a note
     step = await _outcome(chat, "Дозвонился", "Когда связаться")
