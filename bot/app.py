@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,9 +31,11 @@ from bot.middlewares import ContextMiddleware
 from bot.runtime.backoff import FailureStreak, RetryPolicy
 from bot.runtime.metrics import BotApiMetrics, Metrics
 from bot.runtime.polling import Poller
+from bot.runtime.retry import RetryRequests
 from bot.runtime.updates import InFlight, UpdateDeduplicator, UpdateGuard, build_deduplicator
 from bot.storage import DatabaseStorage
 from handlers import build_routers
+from handlers.calls import DraftGuard
 from scheduler.runner import PushScheduler
 from services.access import CompanyPolicy
 from services.clock import Clock, SystemClock
@@ -44,6 +48,13 @@ from webapp import DashboardConfig, create_dashboard_app
 log = logging.getLogger(__name__)
 
 POLLING_STOP_TIMEOUT = 15.0
+# Process tests only: SIGKILL the bot right after a logged call is committed, before any
+# reply (what a crash at the worst moment leaves behind).
+KILL_AFTER_CALL_COMMIT = "CRMBOT_TEST_KILL_AFTER_CALL_COMMIT"
+
+
+def _die_now() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def build_bot(token: str, api_base: str = "") -> Bot:
@@ -95,6 +106,8 @@ def build_dispatcher(
     if update_guard is not None:  # drops redeliveries before any work is done for them
         dispatcher.update.outer_middleware(update_guard)
     dispatcher.update.outer_middleware(ContextMiddleware(uow_factory, company, clock))
+    dispatcher.message.outer_middleware(DraftGuard())  # an open call log ends visibly
+    dispatcher.callback_query.outer_middleware(DraftGuard())
     dispatcher.include_routers(*build_routers())
     return dispatcher
 
@@ -307,6 +320,7 @@ async def create_application(
     bot = build_bot(token, settings.telegram.api_base if api_base is None else api_base)
     metrics = Metrics()
     bot.session.middleware(BotApiMetrics(metrics))
+    bot.session.middleware(RetryRequests())  # every reply delivered: 429, 5xx, timeouts
     deduplicator = build_deduplicator(settings.redis.url, bot.id)
     storage = build_storage(settings.redis.url, uow_factory)
     search_index = SearchIndexStore(uow_factory)
@@ -334,6 +348,8 @@ async def create_application(
     )
     if scheduler:
         app.scheduler = attach_scheduler(app)
+    if os.environ.get(KILL_AFTER_CALL_COMMIT) == "1":
+        dispatcher["after_call_commit"] = _die_now
     if configure is not None:
         configure(app)
     return app

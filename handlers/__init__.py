@@ -8,10 +8,12 @@ from handlers import (
     access,
     admin,
     calls,
+    card_freshness,
     clients,
     common,
     digest,
     errors,
+    fallback,
     lists,
     menu,
     records,
@@ -28,6 +30,7 @@ def build_routers() -> list[Router]:
         common.create_router(),
         menu.create_router(),  # the reply keyboard's buttons work like commands, in any step
         settings.create_router(),  # after /cancel and /start: a command ends a settings question
+        card_freshness.create_router(),  # an outdated card's button refreshes it first
         records.create_router(),  # adding and editing clients, notes; a command ends them
         admin.create_router(),
         calls.create_router(),  # call logging steps, incl. free-text comments in that state
@@ -35,4 +38,5 @@ def build_routers() -> list[Router]:
         lists.create_router(),
         digest.create_router(),
         search.create_router(),  # plain text = client search: last
+        fallback.create_router(),  # unknown commands, stray files, outdated buttons
     ]

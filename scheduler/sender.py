@@ -23,6 +23,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -39,6 +40,10 @@ from aiogram.exceptions import (
 from ui.messages import BotLike, Part, send_part
 
 log = logging.getLogger(__name__)
+
+# Set while the sender makes a call: the Bot API retry layer of the bot's session steps
+# aside, since the sender retries itself (and keeps the push ledger's attempt counts).
+OWN_RETRIES: ContextVar[bool] = ContextVar("sender_own_retries", default=False)
 
 Sleep = Callable[[float], Awaitable[None]]
 Monotonic = Callable[[], float]
@@ -237,4 +242,8 @@ class Sender:
                 return _PartOutcome(SendStatus.SENT, attempts)
 
     async def _call(self, chat_id: int, part: Part) -> None:
-        await send_part(self._bot, chat_id, part, request_timeout=self._request_timeout)
+        token = OWN_RETRIES.set(True)
+        try:
+            await send_part(self._bot, chat_id, part, request_timeout=self._request_timeout)
+        finally:
+            OWN_RETRIES.reset(token)

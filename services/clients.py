@@ -48,6 +48,11 @@ class InteractionView:
     has_voice: bool
     next_contact_on: date | None
     next_contact_at: datetime | None
+    meeting_at: datetime | None = None
+    meeting_place: str | None = None
+    refusal_reason: str | None = None
+    order_amount: Decimal | None = None
+    has_comment_and_voice: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,11 @@ def _interaction_view(row: Interaction, user_name: str | None) -> InteractionVie
         has_voice=row.voice_file_id is not None,
         next_contact_on=row.next_contact_on,
         next_contact_at=row.next_contact_at,
+        meeting_at=row.meeting_at,
+        meeting_place=row.meeting_place,
+        refusal_reason=row.refusal_reason,
+        order_amount=row.order_amount,
+        has_comment_and_voice=bool(row.comment) and row.voice_file_id is not None,
     )
 
 

@@ -240,3 +240,12 @@ class ManagerNotFound(DomainError):
     def __init__(self, query: str) -> None:
         super().__init__(f"no manager called {query!r}", query=query)
         self.query = query
+
+
+class InvalidAmount(DomainError):
+    """An order's amount that is not a positive number of roubles and kopecks."""
+
+    code = "invalid_amount"
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"not an amount: {value!r}", value=value)

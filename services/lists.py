@@ -12,16 +12,17 @@ then by name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 
 from services.access import Viewer
-from services.db.models import Client, ClientSegment, User
+from services.db.models import Client, ClientSegment, Interaction, User
 from services.explanations import LabelReasons, SetBy, reason_columns, reasons_from_row, set_by_join
 from services.segment_state import current_segment_join
 from services.uow import UnitOfWork
@@ -49,6 +50,7 @@ class ClientListItem:
     revenue_at_risk: Decimal
     p_alive: float | None
     reasons: LabelReasons | None = None  # the figures behind the labels, for one short line
+    call_back_at: datetime | None = None  # the set time of the due contact (UTC), if any
 
 
 class ListKind(StrEnum):
@@ -70,6 +72,7 @@ class ListPage:
     owner_id: int | None = None  # a head's list narrowed to this manager
     day: date | None = None  # the one day of /week shown
     page_size: int = LIST_PAGE_SIZE
+    zone: ZoneInfo | None = None  # the reader's, for call-back times
 
 
 _snapshot = ClientSegment
@@ -264,9 +267,12 @@ async def list_page(
         pages = max(1, -(-total // page_size))
         page = min(max(page, 0), pages - 1)
         rows = (await uow.session.execute(query.limit(page_size).offset(page * page_size))).all()
+        items = [_item(row, today) for row in rows]
+        if kind in (ListKind.TODAY, ListKind.WEEK):
+            items = await _with_call_back_times(uow, items)
     return ListPage(
         kind=kind,
-        items=tuple(_item(row, today) for row in rows),
+        items=tuple(items),
         page=page,
         pages=pages,
         total=total,
@@ -275,4 +281,26 @@ async def list_page(
         owner_id=scope if viewer.sees_all else None,
         day=day,
         page_size=page_size,
+        zone=viewer.zone,
     )
+
+
+async def _with_call_back_times(
+    uow: UnitOfWork, items: list[ClientListItem]
+) -> list[ClientListItem]:
+    """The time a call-back was set for, on the rows due that day (one page: a short IN)."""
+    ids = [item.client_id for item in items if item.next_due is not None]
+    if not ids:
+        return items
+    rows = await uow.session.execute(
+        select(Interaction.client_id, Interaction.next_contact_at)
+        .join(Client, Client.id == Interaction.client_id)
+        .where(
+            Interaction.client_id.in_(ids),
+            Interaction.next_contact_at.is_not(None),
+            Interaction.next_contact_on == Client.next_due_on,
+        )
+        .order_by(Interaction.occurred_at, Interaction.id)
+    )
+    times = {client_id: at for client_id, at in rows}  # the latest call wins
+    return [replace(item, call_back_at=times.get(item.client_id)) for item in items]

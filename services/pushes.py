@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import aliased
 
 from services.calendar import WorkCalendar, load_calendar
-from services.db.models import Client, Interaction, Role, User
+from services.db.models import Client, ClientPhone, Interaction, Role, User
 from services.delivery import DeliveryKey, DeliveryKind, LedgerRow, ledger_rows, may_retry
 from services.lists import ClientListItem, call_list, reactivation_list, risk_list
 from services.uow import UnitOfWork
@@ -185,6 +185,7 @@ class Reminder:
     user_id: int
     at: datetime  # UTC
     comment: str | None
+    phones: tuple[str, ...] = ()  # normalized digits, to call from the reminder itself
 
 
 def _not_superseded() -> ColumnElement[bool]:
@@ -250,6 +251,11 @@ async def load_reminder(uow: UnitOfWork, interaction_id: int) -> Reminder | None
         interaction, name, company = row
         if interaction.next_contact_at is None or interaction.user_id is None:
             return None
+        phones = await uow.session.scalars(
+            select(ClientPhone.phone)
+            .where(ClientPhone.client_id == interaction.client_id)
+            .order_by(ClientPhone.id)
+        )
         return Reminder(
             interaction_id=interaction.id,
             client_id=interaction.client_id,
@@ -258,6 +264,7 @@ async def load_reminder(uow: UnitOfWork, interaction_id: int) -> Reminder | None
             user_id=interaction.user_id,
             at=interaction.next_contact_at,
             comment=interaction.comment,
+            phones=tuple(phones),
         )
 
 

@@ -27,6 +27,7 @@ class ClientCb(CallbackData, prefix="cl"):
     a: CardAction
     c: int  # client id
     p: int = 0  # history page; for VIP: 1 = make VIP, 0 = remove
+    v: int = 0  # the card's version (a card button): an older card is refreshed, not acted on
 
 
 class SearchCb(CallbackData, prefix="sr"):
@@ -87,8 +88,11 @@ class CallAction(StrEnum):
     CALENDAR = "k"
     TIME = "t"  # v = the hour ("15"); ":" is the callback data separator
     NO_TIME = "nt"
-    NO_COMMENT = "s"
+    NO_COMMENT = "s"  # save: without a comment, or with the voice note already sent
     CANCEL = "x"
+    REASON = "r"  # a refusal's preset reason: v = its key
+    NO_AMOUNT = "na"
+    NO_PLACE = "np"
 
 
 class CallCb(CallbackData, prefix="cf"):
@@ -105,8 +109,19 @@ class CalendarCb(CallbackData, prefix="ca"):
 
 
 class UndoCb(CallbackData, prefix="un"):
-    i: int  # interaction id
-    d: int = 0  # the due date before the call, as date.toordinal(); 0: none
+    i: int  # interaction id; what undo restores is on the saved row, never in the button
+
+
+class DraftAction(StrEnum):
+    RESUME = "r"
+    DROP = "d"
+
+
+class DraftCb(CallbackData, prefix="dr"):
+    """The choice under "the call was not logged": go back to it, or drop it."""
+
+    a: DraftAction
+    c: int  # client id of the draft
 
 
 class VipCb(CallbackData, prefix="vp"):

@@ -174,6 +174,14 @@ class Interaction(Base):
     next_contact_at: Mapped[datetime | None] = mapped_column()
     voice_file_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The call draft it was saved from: saving the same draft twice inserts nothing.
+    draft_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    # The client's next contact before this call: what undo restores.
+    previous_due: Mapped[date | None] = mapped_column(Date)
+    meeting_at: Mapped[datetime | None] = mapped_column()
+    meeting_place: Mapped[str | None] = mapped_column(String(200))
+    refusal_reason: Mapped[str | None] = mapped_column(String(200))
+    order_amount: Mapped[Decimal | None] = mapped_column(MONEY)
 
     __table_args__ = (
         Index("ix_interactions_client_occurred", "client_id", "occurred_at"),
@@ -181,6 +189,7 @@ class Interaction(Base):
         # counts a manager's calls of a period from the index alone (the digest, the dashboard)
         Index("ix_interactions_user_channel_occurred", "user_id", "channel", "occurred_at"),
         Index("ix_interactions_next_contact_at", "next_contact_at"),
+        {"sqlite_autoincrement": True},  # an undone call's id is never reused
     )
 
 

@@ -151,9 +151,13 @@ async def test_voice_comment_keeps_the_file_id(
 ) -> None:
     card = await _card(chat, ANNA, "Васильев", "ИНН 500100732259")
     prompt = await _start(chat, ANNA, card, "Записать звонок")
-    step = await _press(chat, ANNA, prompt, "Встреча назначена", "Когда связаться")
-    await _press(chat, ANNA, step, "Через неделю", "Комментарий?")
+    step = await _press(chat, ANNA, prompt, "Встреча назначена", "Когда встреча?")
+    step = await _press(chat, ANNA, step, "Через неделю", "Во сколько встреча")
+    step = await _press(chat, ANNA, step, "Без времени", "Где встреча?")
+    await _press(chat, ANNA, step, "Без места", "Комментарий?")
     await chat.upload_voice(ANNA, b"OggS" + bytes(64), duration=3)
+    kept = await chat.wait_for(ANNA, lambda m: "Голосовое добавлено" in text_of(m))
+    await chat.press(ANNA, kept["message_id"], button_data(kept, "Сохранить"))
     saved = await chat.wait_for(ANNA, lambda m: "Звонок сохранён" in text_of(m))
     assert "🎤 голосовой комментарий" in text_of(saved)
     call = (await _calls(bot_app, seed.anna_clients[1]))[-1]
@@ -195,7 +199,7 @@ async def test_cancel_by_button_and_by_command(
 ) -> None:
     card = await _card(chat, ANNA, "Ромашка", "ИНН 7701234567")
     prompt = await _start(chat, ANNA, card, "Записать звонок")
-    step = await _press(chat, ANNA, prompt, "Заказ", "Когда связаться")
+    step = await _press(chat, ANNA, prompt, "Не дозвонился", "Когда связаться")
     await chat.press(ANNA, step["message_id"], button_data(step, "Отмена"))
     await chat.wait_for(ANNA, lambda m: "Отменено" in text_of(m))
     pressed = await chat.press(ANNA, step["message_id"], button_data(step, "Завтра"), force=True)
@@ -203,7 +207,7 @@ async def test_cancel_by_button_and_by_command(
     assert "уже не действует" in answer["text"]
 
     prompt = await _start(chat, ANNA, card, "Записать звонок")
-    await _press(chat, ANNA, prompt, "Отказ", "Когда связаться")
+    await _press(chat, ANNA, prompt, "Отказ", "Причина отказа?")
     await chat.send(ANNA, "/cancel")
     await chat.wait_for(ANNA, lambda m: "Отменено" in text_of(m))
     await chat.send(ANNA, "просто текст")  # a lookup again, not a comment

@@ -9,7 +9,16 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from services.calls import MAX_DAYS_AHEAD, CallTarget, NextContactMode
 from services.db.models import Outcome
-from ui.callbacks import CalendarCb, CallAction, CallCb, NoopCb, UndoCb, VipCb
+from ui.callbacks import (
+    CalendarCb,
+    CallAction,
+    CallCb,
+    DraftAction,
+    DraftCb,
+    NoopCb,
+    UndoCb,
+    VipCb,
+)
 from ui.formatting import format_short_date, month_name, weekday_short
 from ui.i18n import Translator
 from ui.keyboards.cancel import cancel_button
@@ -45,19 +54,35 @@ def outcome_keyboard(client_id: int, tr: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+REFUSAL_REASONS = ("price", "no_need", "competitor", "no_budget")
+
+
 def next_contact_keyboard(
-    target: CallTarget, tr: Translator, *, same_day: bool = False
+    target: CallTarget, tr: Translator, *, same_day: bool = False, refusal: bool = False
 ) -> InlineKeyboardMarkup:
-    """Presets, the segment's schedule (with its date) and a calendar; "today" for call-backs."""
+    """Presets, the segment's schedule (with its date) and a calendar; "today" for call-backs.
+
+    After a refusal the first choice is the reactivation horizon, and there is no "tomorrow".
+    """
     cid = target.client_id
     rows = []
+    if refusal and target.reactivation_due is not None:
+        label = tr(
+            "calls.next.reactivation",
+            days=tr.plural("common.days", target.reactivation_days),
+            date=format_short_date(target.reactivation_due, tr),
+        )
+        rows.append([_call(label, CallAction.NEXT, cid, NextContactMode.REACTIVATION)])
     if same_day:
         rows.append([_call(tr("calls.next.today"), CallAction.NEXT, cid, NextContactMode.TODAY)])
+    if not refusal:
+        rows.append(
+            [
+                _call(tr("calls.next.tomorrow"), CallAction.NEXT, cid, NextContactMode.TOMORROW),
+                _call(tr("calls.next.in_3_days"), CallAction.NEXT, cid, NextContactMode.IN_3_DAYS),
+            ]
+        )
     rows += [
-        [
-            _call(tr("calls.next.tomorrow"), CallAction.NEXT, cid, NextContactMode.TOMORROW),
-            _call(tr("calls.next.in_3_days"), CallAction.NEXT, cid, NextContactMode.IN_3_DAYS),
-        ],
         [_call(tr("calls.next.in_a_week"), CallAction.NEXT, cid, NextContactMode.IN_A_WEEK)],
         [
             _call(
@@ -120,31 +145,63 @@ def calendar_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def time_keyboard(client_id: int, tr: Translator) -> InlineKeyboardMarkup:
-    hours = [
-        _call(f"{hour:02d}:00", CallAction.TIME, client_id, str(hour)) for hour in CALL_BACK_HOURS
-    ]
+def time_keyboard(
+    client_id: int, tr: Translator, hours_left: tuple[int, ...] = CALL_BACK_HOURS
+) -> InlineKeyboardMarkup:
+    """The hours still ahead (none past: a call-back at 21:53 today offers no 09:00)."""
+    hours = [_call(f"{hour:02d}:00", CallAction.TIME, client_id, str(hour)) for hour in hours_left]
     rows = [hours[i : i + 4] for i in range(0, len(hours), 4)]
     rows.append([_call(tr("calls.time.no_time"), CallAction.NO_TIME, client_id)])
     rows.append([cancel_button(tr)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def comment_keyboard(client_id: int, tr: Translator) -> InlineKeyboardMarkup:
+def comment_keyboard(
+    client_id: int, tr: Translator, *, has_voice: bool = False
+) -> InlineKeyboardMarkup:
+    label = tr("calls.comment.save_voice" if has_voice else "calls.comment.skip")
     return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [_call(tr("calls.comment.skip"), CallAction.NO_COMMENT, client_id)],
-            [cancel_button(tr)],
-        ]
+        inline_keyboard=[[_call(label, CallAction.NO_COMMENT, client_id)], [cancel_button(tr)]]
     )
 
 
-def undo_keyboard(
-    interaction_id: int, previous_due: date | None, tr: Translator
-) -> InlineKeyboardMarkup:
-    data = UndoCb(i=interaction_id, d=previous_due.toordinal() if previous_due else 0)
+def reason_keyboard(client_id: int, tr: Translator) -> InlineKeyboardMarkup:
+    """A refusal's usual reasons; any other is typed."""
+    buttons = [
+        _call(tr(f"calls.reason.{key}"), CallAction.REASON, client_id, key)
+        for key in REFUSAL_REASONS
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([cancel_button(tr)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def skip_keyboard(client_id: int, action: CallAction, tr: Translator) -> InlineKeyboardMarkup:
+    """One "skip" button (no amount, no place) and cancel."""
+    label = tr("calls.amount.skip" if action == CallAction.NO_AMOUNT else "calls.place.skip")
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_call(label, action, client_id)], [cancel_button(tr)]]
+    )
+
+
+def undo_keyboard(interaction_id: int, tr: Translator) -> InlineKeyboardMarkup:
+    data = UndoCb(i=interaction_id)
     button = InlineKeyboardButton(text=tr("calls.undo_button"), callback_data=data.pack())
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+def paused_keyboard(client_id: int, tr: Translator) -> InlineKeyboardMarkup:
+    """Under "the call was not logged": continue it or drop it."""
+    resume = DraftCb(a=DraftAction.RESUME, c=client_id).pack()
+    drop = DraftCb(a=DraftAction.DROP, c=client_id).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=tr("calls.paused.resume"), callback_data=resume),
+                InlineKeyboardButton(text=tr("calls.paused.drop"), callback_data=drop),
+            ]
+        ]
+    )
 
 
 def vip_reason_keyboard(client_id: int, tr: Translator) -> InlineKeyboardMarkup:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -14,41 +15,60 @@ from ui.i18n import Translator
 from ui.keyboards.lists import client_button, pager_row
 
 
-def _button(text: str, action: CardAction, client_id: int, p: int = 0) -> InlineKeyboardButton:
+def _button(
+    text: str, action: CardAction, client_id: int, p: int = 0, v: int = 0
+) -> InlineKeyboardButton:
     return InlineKeyboardButton(
-        text=text, callback_data=ClientCb(a=action, c=client_id, p=p).pack()
+        text=text, callback_data=ClientCb(a=action, c=client_id, p=p, v=v).pack()
     )
 
 
+def card_version(card: ClientCard) -> int:
+    """A short fingerprint of what the card shows (1..999999): it changes when the card does."""
+    last = card.last_interaction
+    shown = (
+        card.name,
+        card.phones,
+        card.email,
+        card.owner_id,
+        card.is_vip,
+        card.vip_reason,
+        card.next_due,
+        last.id if last else None,
+        card.today,
+    )
+    return zlib.crc32(repr(shown).encode()) % 999_999 + 1
+
+
 def card_keyboard(card: ClientCard, tr: Translator) -> InlineKeyboardMarkup:
-    cid = card.client_id
+    cid, v = card.client_id, card_version(card)
     rows = [
         [
-            _button(tr("card.buttons.log_call"), CardAction.LOG_CALL, cid),
-            _button(tr("card.buttons.history"), CardAction.HISTORY, cid),
+            _button(tr("card.buttons.log_call"), CardAction.LOG_CALL, cid, v=v),
+            _button(tr("card.buttons.history"), CardAction.HISTORY, cid, v=v),
         ],
-        [_button(tr("card.buttons.next_contact"), CardAction.NEXT_CONTACT, cid)],
+        [_button(tr("card.buttons.next_contact"), CardAction.NEXT_CONTACT, cid, v=v)],
     ]
     if card.can_set_vip:
         if card.is_vip:
-            rows[1].append(_button(tr("card.buttons.vip_off"), CardAction.VIP, cid, 0))
+            rows[1].append(_button(tr("card.buttons.vip_off"), CardAction.VIP, cid, 0, v))
         else:
-            rows[1].append(_button(tr("card.buttons.vip_on"), CardAction.VIP, cid, 1))
+            rows[1].append(_button(tr("card.buttons.vip_on"), CardAction.VIP, cid, 1, v))
     rows += record_rows(card, tr)
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def record_rows(card: ClientCard, tr: Translator) -> list[list[InlineKeyboardButton]]:
     """The card's buttons that change the record: contacts, a note, hand over."""
-    cid = card.client_id
+    cid, v = card.client_id, card_version(card)
     rows = [
         [
-            _button(tr("card.buttons.contacts"), CardAction.CONTACTS, cid),
-            _button(tr("card.buttons.note"), CardAction.NOTE, cid),
+            _button(tr("card.buttons.contacts"), CardAction.CONTACTS, cid, v=v),
+            _button(tr("card.buttons.note"), CardAction.NOTE, cid, v=v),
         ]
     ]
     if card.can_hand_over:
-        rows.append([_button(tr("card.buttons.hand_over"), CardAction.HAND_OVER, cid)])
+        rows.append([_button(tr("card.buttons.hand_over"), CardAction.HAND_OVER, cid, v=v)])
     return rows
 
 

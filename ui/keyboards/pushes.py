@@ -42,12 +42,15 @@ def morning_push_keyboard(push: MorningPush, tr: Translator) -> InlineKeyboardMa
 
 
 def reminder_keyboard(reminder: Reminder, tr: Translator) -> InlineKeyboardMarkup:
+    """ "Log call" right away, and the card."""
+    log_call = ClientCb(a=CardAction.LOG_CALL, c=reminder.client_id).pack()
     return InlineKeyboardMarkup(
         inline_keyboard=[
+            [InlineKeyboardButton(text=tr("push.reminder.log_call"), callback_data=log_call)],
             [
                 InlineKeyboardButton(
                     text=tr("push.reminder.button"), callback_data=_card_data(reminder.client_id)
                 )
-            ]
+            ],
         ]
     )

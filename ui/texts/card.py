@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from services.analytics import SEGMENT_MEANINGS
 from services.clients import ClientCard, HistoryKind, HistoryPage, InteractionView, NoteView
-from ui.formatting import VIP_MARK, format_date, format_moment, format_money, h
+from ui.formatting import VIP_MARK, format_date, format_moment, format_money, format_time, h
 from ui.i18n import Translator
-from ui.texts.calls import outcome_label
+from ui.texts.calls import detail_lines, outcome_label
 from ui.texts.explain import (
     cross_sell_reason,
     next_contact_reason,
@@ -43,6 +43,17 @@ def due_text(next_due: date | None, today: date, tr: Translator) -> str:
     if overdue == 0:
         return "<b>" + tr("card.due.today") + "</b>"
     return format_date(next_due, tr)
+
+
+def _details(item: InteractionView, zone: ZoneInfo, tr: Translator) -> list[str]:
+    return detail_lines(
+        tr,
+        zone,
+        meeting_at=item.meeting_at,
+        meeting_place=item.meeting_place,
+        refusal_reason=item.refusal_reason,
+        order_amount=item.order_amount,
+    )
 
 
 def _interaction_line(item: InteractionView, zone: ZoneInfo, tr: Translator) -> str:
@@ -120,13 +131,21 @@ def card_text(card: ClientCard, tr: Translator, zone: ZoneInfo) -> str:
     last = card.last_interaction
     if last is not None:
         lines.append(tr("card.last_contact", contact=_interaction_line(last, zone, tr)))
+        lines += _details(last, zone, tr)
         if last.comment:
             lines.append(f"<i>«{h(last.comment, COMMENT_ON_CARD)}»</i>")
-        elif last.has_voice:
+        if last.has_voice and (last.has_comment_and_voice or not last.comment):
             lines.append(tr("card.voice_comment"))
     else:
         lines.append(tr("card.no_contacts"))
-    lines.append(tr("card.next_due", due=due_text(card.next_due, card.today, tr)))
+    due = due_text(card.next_due, card.today, tr)
+    if (
+        last is not None
+        and last.next_contact_at is not None
+        and last.next_contact_on == card.next_due
+    ):  # a call-back at a set time: the time too
+        due = f"{due} {format_time(last.next_contact_at.astimezone(zone))}"
+    lines.append(tr("card.next_due", due=due))
     if reasons is not None and card.next_due is not None:
         _reason(lines, next_contact_reason(reasons.next_contact, tr))
     if snapshot is not None and snapshot.cross_sell:
@@ -157,9 +176,10 @@ def history_text(page: HistoryPage, tr: Translator, zone: ZoneInfo) -> str:
         if item is None:
             continue
         lines.append(f"📞 {_interaction_line(item, zone, tr)}")
+        lines += _details(item, zone, tr)
         if item.comment:
             lines.append(f"<i>«{h(item.comment, COMMENT_IN_HISTORY)}»</i>")
-        elif item.has_voice:
+        if item.has_voice and (item.has_comment_and_voice or not item.comment):
             lines.append(tr("card.voice_comment"))
     return "\n".join(lines)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.day import DayProgress, WeekAhead
 from services.lists import ClientListItem, ListKind, ListPage
-from ui.formatting import VIP_MARK, format_money, format_short_date, h
+from ui.formatting import VIP_MARK, format_money, format_short_date, format_time, h
 from ui.i18n import Translator
 from ui.keyboards.lists import day_label
 from ui.texts.explain import next_contact_reason, reason_line, risk_short, status_reason
@@ -25,6 +25,8 @@ def _list_row(number: int, item: ClientListItem, page: ListPage, tr: Translator)
             details.append(tr("lists.due_today"))
         else:
             details.append(format_short_date(item.next_due, tr))
+        if item.call_back_at is not None and page.zone is not None:
+            details[-1] += " " + format_time(item.call_back_at.astimezone(page.zone))
     if page.kind == ListKind.RISK:
         at_stake = item.revenue_at_risk
         if item.reasons is not None and item.reasons.value_at_risk is not None:

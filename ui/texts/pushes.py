@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
+from services.clients import format_phone
 from services.lists import ClientListItem
 from services.pushes import MorningPush, Reminder
 from services.zones import resolve_zone
@@ -111,6 +112,9 @@ def render_reminder(reminder: Reminder, timezone: str, tr: Translator) -> str:
     if reminder.company:
         lines.append(tr("push.reminder.company", company=escape(reminder.company)))
     lines.append(tr("push.reminder.when", time=format_time(local)))
+    if reminder.phones:
+        numbers = ", ".join(format_phone(phone) for phone in reminder.phones)
+        lines.append(tr("push.reminder.phones", phones=escape(numbers)))
     if reminder.comment:
         lines.append(tr("push.reminder.comment", comment=escape(reminder.comment)))
     return "\n".join(lines)

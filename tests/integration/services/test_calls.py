@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from services.calls import (
+    LoggedCall,
     NextContactChoice,
     NextContactMode,
     call_target,
@@ -17,7 +19,7 @@ from services.calls import (
     undo_call,
 )
 from services.db.models import Client, Interaction, Outcome, Role
-from services.errors import AccessDenied, InvalidNextContact, UndoExpired
+from services.errors import AccessDenied, InteractionNotFound, InvalidNextContact, UndoExpired
 from services.uow import UnitOfWorkFactory
 from tests.integration.services.clients_seed import (
     NOW,
@@ -191,7 +193,6 @@ async def test_undo_restores_the_due_date_within_ten_minutes(
         uow_factory(),
         viewer(anna),
         logged.interaction_id,
-        previous_due=logged.previous_due,
         now=NOW + timedelta(minutes=10),
     )
     assert card.next_due == TODAY and card.last_interaction is None
@@ -200,7 +201,7 @@ async def test_undo_restores_the_due_date_within_ten_minutes(
 
 async def test_undo_is_refused_late_or_for_someone_else(uow_factory: UnitOfWorkFactory) -> None:
     anna = await add_user(uow_factory, "Анна")
-    head = await add_user(uow_factory, "Ольга", Role.HEAD)
+    other = await add_user(uow_factory, "Ольга", Role.MANAGER)
     client = await add_client(uow_factory, "Клиент", anna, next_due_on=TODAY)
     logged = await log_call(
         uow_factory(), viewer(anna), client, outcome=Outcome.REACHED, next_contact=TOMORROW, now=NOW
@@ -210,15 +211,13 @@ async def test_undo_is_refused_late_or_for_someone_else(uow_factory: UnitOfWorkF
             uow_factory(),
             viewer(anna),
             logged.interaction_id,
-            previous_due=TODAY,
             now=NOW + timedelta(minutes=10, seconds=1),
         )
     with pytest.raises(AccessDenied):
         await undo_call(
             uow_factory(),
-            viewer(head, Role.HEAD),
+            viewer(other, Role.MANAGER),
             logged.interaction_id,
-            previous_due=TODAY,
             now=NOW,
         )
     assert await _stored(uow_factory, client) == (TODAY + timedelta(days=1), 1)
@@ -227,7 +226,7 @@ async def test_undo_is_refused_late_or_for_someone_else(uow_factory: UnitOfWorkF
     week = NextContactChoice(NextContactMode.IN_A_WEEK)
     moved = await reschedule(uow_factory(), viewer(anna), client, week, now=NOW)
     assert moved.next_due == TODAY + timedelta(days=7)
-    await undo_call(uow_factory(), viewer(anna), logged.interaction_id, previous_due=TODAY, now=NOW)
+    await undo_call(uow_factory(), viewer(anna), logged.interaction_id, now=NOW)
     assert await _stored(uow_factory, client) == (TODAY + timedelta(days=7), 0)
 
 
@@ -243,3 +242,40 @@ def test_time_of_day_parsing(text: str, expected: time) -> None:
 def test_time_of_day_rejects_nonsense(text: str) -> None:
     with pytest.raises(InvalidNextContact):
         parse_time_of_day(text)
+
+
+async def test_one_draft_saves_one_call_and_a_head_may_undo_it_once(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    anna = await add_user(uow_factory, "Анна")
+    head = await add_user(uow_factory, "Ольга", Role.HEAD)
+    client = await add_client(uow_factory, "Клиент", anna, next_due_on=TODAY)
+
+    async def save(comment: str) -> LoggedCall:
+        return await log_call(
+            uow_factory(),
+            viewer(anna),
+            client,
+            outcome=Outcome.REACHED,
+            next_contact=TOMORROW,
+            comment=comment,
+            now=NOW,
+            draft_id="d" * 32,
+        )
+
+    first, second = await asyncio.gather(save("первый"), save("второй"))
+    assert sorted([first.already_saved, second.already_saved]) == [False, True]
+    assert first.interaction_id == second.interaction_id
+    assert await _stored(uow_factory, client) == (TODAY + timedelta(days=1), 1)
+
+    await undo_call(uow_factory(), viewer(head, Role.HEAD), first.interaction_id, now=NOW)
+    assert await _stored(uow_factory, client) == (TODAY, 0)
+    with pytest.raises(InteractionNotFound):
+        await undo_call(uow_factory(), viewer(anna), first.interaction_id, now=NOW)
+    for forged in (0, -1, 2**31, 10**30):
+        with pytest.raises(InteractionNotFound):
+            await undo_call(uow_factory(), viewer(anna), forged, now=NOW)
+    again = await log_call(
+        uow_factory(), viewer(anna), client, outcome=Outcome.REACHED, next_contact=TOMORROW, now=NOW
+    )
+    assert again.interaction_id > first.interaction_id  # an undone call's id is never reused

@@ -18,7 +18,7 @@ from scheduler.jobs import RECOMPUTE_AT, JobContext, TickReport, tick
 from scheduler.sender import Sender
 from services.calendar import WorkCalendar
 from services.clock import FixedClock
-from services.db.models import Delivery, Outcome, Role, SegmentationRun, User
+from services.db.models import ClientPhone, Delivery, Outcome, Role, SegmentationRun, User
 from services.delivery import DeliveryKind
 from services.pushes import build_morning_push, plan_daily
 from services.uow import UnitOfWorkFactory
@@ -322,6 +322,9 @@ async def test_nothing_due_is_one_short_line(uow_factory: UnitOfWorkFactory) -> 
 async def test_call_back_reminder_at_the_set_time(uow_factory: UnitOfWorkFactory) -> None:
     anna, _ = await _two_managers(uow_factory)
     client = await add_client(uow_factory, "ООО «Ромашка»", anna, company="Ромашка Групп")
+    async with uow_factory() as uow:
+        uow.session.add(ClientPhone(client_id=client, phone="79161234567"))
+        await uow.commit()
     at = datetime(2026, 11, 5, 12, 30, tzinfo=UTC)  # 15:30 in Moscow
     call = await add_call(
         uow_factory,
@@ -344,6 +347,7 @@ async def test_call_back_reminder_at_the_set_time(uow_factory: UnitOfWorkFactory
     assert len(reminders) == 1
     assert "ООО «Ромашка»" in reminders[0] and "15:30" in reminders[0]
     assert "Просили перезвонить после обеда" in reminders[0]
+    assert "+7 916 123-45-67" in reminders[0]  # the number to call, in the reminder itself
     ledger = [row for row in await _ledger(uow_factory) if row[1] == "reminder"]
     assert ledger == [(anna, "reminder", THURSDAY, str(call), "sent")]
 

@@ -124,13 +124,16 @@ def test_reminder() -> None:
         user_id=1,
         at=datetime(2026, 11, 5, 12, 30, tzinfo=UTC),
         comment="Перезвонить <после> обеда",
+        phones=("79161234567", "74951112233"),
     )
     text = render_reminder(reminder, "Asia/Yekaterinburg", RU)
+    assert "Телефон: +7 916 123-45-67, +7 495 111-22-33" in text
     assert "Пора перезвонить:</b> ООО «Ромашка»" in text
     assert "в 17:30" in text  # local time of the manager
     assert "Перезвонить &lt;после&gt; обеда" in text
     keyboard = reminder_keyboard(reminder, EN)
-    assert keyboard.inline_keyboard[0][0].text == "Open the card"
+    assert [row[0].text for row in keyboard.inline_keyboard] == ["📞 Log call", "Open the card"]
+    assert keyboard.inline_keyboard[0][0].callback_data == "cl:l:7:0:0"
 
 
 def test_a_long_digest_splits_into_messages_under_the_limit() -> None:
