@@ -37,6 +37,7 @@ from services.access import CompanyPolicy
 from services.clock import Clock, SystemClock
 from services.db.engine import make_engine, make_session_factory
 from services.db.schema import ensure_schema
+from services.import_desk import ImportDesk
 from services.search import SearchIndexStore
 from services.uow import UnitOfWorkFactory
 from webapp import DashboardConfig, create_dashboard_app
@@ -319,6 +320,13 @@ async def create_application(
         dashboard_url,
         events_isolation=build_event_isolation(settings.redis.url),
         update_guard=UpdateGuard(deduplicator, metrics),
+    )
+    importing = settings.importing
+    dispatcher["import_desk"] = ImportDesk(
+        importing.upload_dir,
+        max_future_days=importing.max_future_days,
+        timezone=settings.company.default_timezone,
+        progress_every=importing.progress_every_s,
     )
     app = Application(
         settings,

@@ -12,6 +12,7 @@ from handlers import (
     common,
     digest,
     errors,
+    imports,
     lists,
     menu,
     records,
@@ -27,6 +28,7 @@ def build_routers() -> list[Router]:
         access.create_router(),  # strangers and invite links: before anything else
         common.create_router(),
         menu.create_router(),  # the reply keyboard's buttons work like commands, in any step
+        imports.create_router(),  # a file sent in any step is an import
         settings.create_router(),  # after /cancel and /start: a command ends a settings question
         records.create_router(),  # adding and editing clients, notes; a command ends them
         admin.create_router(),
