@@ -38,6 +38,7 @@ from services.clock import Clock, SystemClock
 from services.db.engine import make_engine, make_session_factory
 from services.db.schema import ensure_schema
 from services.import_desk import ImportDesk
+from services.inbox import InboxWatcher
 from services.search import SearchIndexStore
 from services.uow import UnitOfWorkFactory
 from webapp import DashboardConfig, create_dashboard_app
@@ -259,6 +260,10 @@ class Application:
 def attach_scheduler(app: Application) -> PushScheduler:
     """The push scheduler, started and stopped with the Dispatcher."""
     company = app.settings.company
+    inbox_folder = app.settings.importing.inbox
+    inbox = None
+    if inbox_folder is not None:
+        inbox = (InboxWatcher(inbox_folder), app.dispatcher["import_desk"])
     push_scheduler = PushScheduler(
         app.bot,
         app.uow_factory,
@@ -267,6 +272,7 @@ def attach_scheduler(app: Application) -> PushScheduler:
         default_language=company.default_language,
         on_tick=app.metrics.observe_tick,
         dashboard_url=app.dashboard_url,
+        inbox=inbox,
     )
     app.metrics.watch_sender(push_scheduler.context.sender.stats)
     app.dispatcher.startup.register(push_scheduler.start)
