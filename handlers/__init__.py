@@ -12,6 +12,7 @@ from handlers import (
     common,
     digest,
     errors,
+    exporting,
     imports,
     lists,
     menu,
@@ -36,5 +37,6 @@ def build_routers() -> list[Router]:
         clients.create_router(),
         lists.create_router(),
         digest.create_router(),
+        exporting.create_router(),
         search.create_router(),  # plain text = client search: last
     ]
