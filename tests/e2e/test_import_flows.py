@@ -7,10 +7,14 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from services.db.engine import make_engine, make_session_factory
 from services.db.models import Client, ImportBatch, Transaction
+from services.importing import import_clients
+from services.uow import UnitOfWorkFactory
 from tests.e2e.bot_harness import (
     ADMIN,
     ANNA,
@@ -187,3 +191,44 @@ async def test_a_file_too_big_for_telegram_gets_a_clear_message(
     await chat.upload_document(HEAD, "big.csv", b"x" * (20 * 1024 * 1024 + 1))
     answer = await chat.wait_for(HEAD, lambda m: "МБ" in m["plain_text"], timeout=15)
     assert "20 МБ" in text_of(answer)
+
+
+@pytest.mark.parametrize("bot_db_url", ["sqlite", "postgres"], indirect=True)
+async def test_search_sees_clients_imported_a_moment_ago_by_another_process(
+    bot_app: BotHarness, seed: SeedIds, chat: SandboxClient, tmp_path: Path
+) -> None:
+    assert "Ромашка" in await _card(chat, ANNA, "Ромашка")  # the index is built and in use
+    export = tmp_path / "from-1c.csv"
+    export.write_text(
+        "Код;Клиент;Менеджер\n"
+        "SEED-1;ООО «Ромашка Люкс»;Анна Смирнова\n"
+        "NEW-1;ООО «Свежеимпортированный»;Анна Смирнова\n",
+        encoding="utf-8",
+    )
+    # `crmbot import` in another process: its own engine on the bot's database
+    engine = make_engine(bot_app.settings.database.url)
+    try:
+        report = await import_clients(UnitOfWorkFactory(make_session_factory(engine))(), export)
+    finally:
+        await engine.dispose()
+    assert (report.rows_imported, report.rows_updated) == (1, 1)
+
+    assert (await _card(chat, ANNA, "Свежеимпортированный")).startswith(
+        "ООО «Свежеимпортированный»"
+    )
+    for _ in range(50):  # a renamed client: the index is rebuilt in the background, in moments
+        first_line = await _card(chat, ANNA, "Ромашка Люкс", strict=False)
+        if "Ромашка Люкс" in first_line:
+            break
+    else:
+        raise AssertionError("the renamed client was not found")
+
+
+async def _card(chat: SandboxClient, user: int, query: str, *, strict: bool = True) -> str:
+    await chat.send(user, query)
+    message = await chat.wait_for(
+        user, lambda m: any(word in text_of(m) for word in ("Менеджер:", "Найдено", "никого"))
+    )
+    if strict:
+        assert "Менеджер:" in text_of(message), (query, text_of(message))
+    return text_of(message).splitlines()[0] if "Менеджер:" in text_of(message) else ""
