@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from datetime import datetime
+from datetime import date, datetime
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
@@ -24,6 +24,7 @@ from services.import_desk import (
     check_upload,
     claim_import,
     finish_claimed,
+    forget_stale,
     import_recipients,
     new_upload_path,
     prepare_import,
@@ -41,8 +42,9 @@ from ui.texts.imports import render_changes, render_preview, render_progress, re
 log = logging.getLogger(__name__)
 
 
-def _today(now: datetime, company: CompanyPolicy) -> datetime:
-    return now.astimezone(resolve_zone(company.default_timezone))
+def _today(now: datetime, company: CompanyPolicy) -> date:
+    """The company's date: what "as of today" means for the sales a file brings."""
+    return now.astimezone(resolve_zone(company.default_timezone)).date()
 
 
 async def document_received(
@@ -60,6 +62,7 @@ async def document_received(
     assert document is not None
     name = document.file_name or "file.csv"
     check_upload(user, name, document.file_size)
+    forget_stale(import_desk, now)  # files nobody confirmed within a day
     import_id, path = new_upload_path(import_desk, name)
     try:
         await bot.download(document, destination=path)
@@ -76,7 +79,7 @@ async def document_received(
         path,
         file_name=name,
         now=now,
-        today=_today(now, company).date(),
+        today=_today(now, company),
     )
     await message.answer(
         render_preview(preview, tr), reply_markup=confirm_import_keyboard(import_id, tr)
@@ -126,7 +129,7 @@ async def import_pressed(
             pending.kind,
             pending.path,
             file_name=pending.file_name,
-            today=_today(now, company).date(),
+            today=_today(now, company),
             progress=progress,
         )
     )

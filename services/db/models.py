@@ -152,12 +152,16 @@ class Transaction(Base):
     order_number: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str | None] = mapped_column(String(100))
     currency: Mapped[str] = mapped_column(String(3), default="RUB")
-    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    dedup_key: Mapped[str | None] = mapped_column(String(200))  # readable; not indexed
+    dedup_hash: Mapped[int | None] = mapped_column(BigInteger)  # key_hashes(): unique per client
     import_batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("import_batches.id", ondelete="SET NULL")
     )
 
-    __table_args__ = (Index("ix_transactions_client_date", "client_id", "date"),)
+    __table_args__ = (
+        Index("ix_transactions_client_date", "client_id", "date"),
+        UniqueConstraint("client_id", "dedup_hash", name="uq_transactions_client_dedup_hash"),
+    )
 
 
 class Interaction(Base):
