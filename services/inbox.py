@@ -135,12 +135,14 @@ async def _take(
             status = await uow.session.scalar(
                 select(InboxFile.status).where(InboxFile.sha256 == sha256)
             )
-        if status != IMPORTING:
+        if status == DONE:
             # the very same content dropped again: set aside, nothing to import
             moved, report = _move(path, path.parent, DONE, now, "already imported before\n")
             return InboxResult(path.name, sha256, moved, report, duplicate=True)
-        # claimed but never finished, and nobody holds its lock: that process died
-        # mid-import; importing again is safe (a committed batch of the same bytes is skipped)
+        # failed before (it may have been the database, not the file), or claimed but never
+        # finished while nobody holds its lock (that process died): try again; a committed
+        # batch of the same bytes is skipped by the importer anyway
+        await _retake(uow_factory, sha256, now)
     name = path.name
     kind: ImportKind | None = None
     try:
@@ -174,6 +176,16 @@ async def _claim(uow_factory: UnitOfWorkFactory, sha256: str, name: str, now: da
     except IntegrityError:
         return False
     return True
+
+
+async def _retake(uow_factory: UnitOfWorkFactory, sha256: str, now: datetime) -> None:
+    async with uow_factory() as uow:
+        await uow.session.execute(
+            update(InboxFile)
+            .where(InboxFile.sha256 == sha256)
+            .values(status=IMPORTING, claimed_at=now, finished_at=None)
+        )
+        await uow.commit()
 
 
 async def _finish(

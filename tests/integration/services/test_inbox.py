@@ -116,3 +116,10 @@ async def test_the_job_tells_admins_and_heads_and_bad_files_go_to_failed(
     assert any("broken.csv" in text and "не импортирован" in text for text in to_admin)
     assert any("После импорта" in text for chat, text, _ in bot.sent if chat == HEAD)
     assert await watch_inbox(ctx, watcher, desk) == []  # nothing new: nothing said
+
+    # a file that failed is tried again when dropped again (the fault may have been ours)
+    (inbox / "broken.csv").write_bytes("Что-то;Другое\n1;2\n".encode())
+    assert await watch_inbox(ctx, watcher, desk) == []
+    (retried,) = await watch_inbox(ctx, watcher, desk)
+    assert (retried.file_name, retried.ok, retried.duplicate) == ("broken.csv", False, False)
+    assert len(list((inbox / "failed").glob("*-broken.csv"))) == 2
