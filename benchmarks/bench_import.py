@@ -75,6 +75,7 @@ COLUMNS = (
     "category",
     "currency",
     "dedup_key",
+    "dedup_hash",
     "import_batch_id",
 )
 

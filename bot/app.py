@@ -41,6 +41,8 @@ from services.access import CompanyPolicy
 from services.clock import Clock, SystemClock
 from services.db.engine import make_engine, make_session_factory
 from services.db.schema import ensure_schema
+from services.import_desk import ImportDesk
+from services.inbox import InboxWatcher
 from services.search import SearchIndexStore
 from services.uow import UnitOfWorkFactory
 from webapp import DashboardConfig, create_dashboard_app
@@ -271,6 +273,10 @@ class Application:
 def attach_scheduler(app: Application) -> PushScheduler:
     """The push scheduler, started and stopped with the Dispatcher."""
     company = app.settings.company
+    inbox_folder = app.settings.importing.inbox
+    inbox = None
+    if inbox_folder is not None:
+        inbox = (InboxWatcher(inbox_folder), app.dispatcher["import_desk"])
     push_scheduler = PushScheduler(
         app.bot,
         app.uow_factory,
@@ -279,6 +285,7 @@ def attach_scheduler(app: Application) -> PushScheduler:
         default_language=company.default_language,
         on_tick=app.metrics.observe_tick,
         dashboard_url=app.dashboard_url,
+        inbox=inbox,
     )
     app.metrics.watch_sender(push_scheduler.context.sender.stats)
     app.dispatcher.startup.register(push_scheduler.start)
@@ -333,6 +340,13 @@ async def create_application(
         dashboard_url,
         events_isolation=build_event_isolation(settings.redis.url),
         update_guard=UpdateGuard(deduplicator, metrics),
+    )
+    importing = settings.importing
+    dispatcher["import_desk"] = ImportDesk(
+        importing.upload_dir,
+        max_future_days=importing.max_future_days,
+        timezone=settings.company.default_timezone,
+        progress_every=importing.progress_every_s,
     )
     app = Application(
         settings,

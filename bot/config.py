@@ -95,11 +95,23 @@ class SandboxSettings(EnvSettings):
 
 
 class ImportSettings(EnvSettings):
-    """`IMPORT_MAX_FUTURE_DAYS`: how far past today a sale's date may lie before it is an error."""
+    """`IMPORT_MAX_FUTURE_DAYS`: how far past today a sale's date may lie before it is an error.
+
+    `IMPORT_UPLOAD_DIR`: where files sent to the bot wait for "Import" (per upload id);
+    `IMPORT_INBOX`: a folder the scheduler watches for new files (empty: none).
+    """
 
     model_config = SettingsConfigDict(env_prefix="IMPORT_")
 
     max_future_days: int = Field(default=1, ge=0)
+    upload_dir: Path = Path("var/uploads")
+    inbox: Path | None = None
+    progress_every_s: float = Field(default=2.0, gt=0)
+
+    @field_validator("inbox", mode="before")
+    @classmethod
+    def _empty_inbox(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")

@@ -13,7 +13,9 @@ from handlers import (
     common,
     digest,
     errors,
+    exporting,
     fallback,
+    imports,
     lists,
     menu,
     records,
@@ -29,6 +31,7 @@ def build_routers() -> list[Router]:
         access.create_router(),  # strangers and invite links: before anything else
         common.create_router(),
         menu.create_router(),  # the reply keyboard's buttons work like commands, in any step
+        imports.create_router(),  # a file sent in any step is an import
         settings.create_router(),  # after /cancel and /start: a command ends a settings question
         card_freshness.create_router(),  # an outdated card's button refreshes it first
         records.create_router(),  # adding and editing clients, notes; a command ends them
@@ -37,6 +40,7 @@ def build_routers() -> list[Router]:
         clients.create_router(),
         lists.create_router(),
         digest.create_router(),
+        exporting.create_router(),
         search.create_router(),  # plain text = client search: last
         fallback.create_router(),  # unknown commands, stray files, outdated buttons
     ]

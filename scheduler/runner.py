@@ -15,10 +15,14 @@ from datetime import UTC
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
+from scheduler.inbox import INBOX_EVERY_SECONDS, watch_inbox
 from scheduler.jobs import JobContext, TickReport, tick
 from scheduler.sender import BotLike, Sender
 from services.clock import Clock
+from services.import_desk import ImportDesk
+from services.inbox import InboxWatcher
 from services.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -41,7 +45,9 @@ class PushScheduler:
         sender: Sender | None = None,
         on_tick: Callable[[TickReport], None] | None = None,
         dashboard_url: str | None = None,
+        inbox: tuple[InboxWatcher, ImportDesk] | None = None,
     ) -> None:
+        self.inbox = inbox  # IMPORT_INBOX: scanned every few seconds, imported once
         self.context = JobContext(
             uow_factory=uow_factory,
             clock=clock,
@@ -73,6 +79,15 @@ class PushScheduler:
             replace_existing=True,
         )
         scheduler.add_job(self.run_tick, id=f"{TICK_JOB_ID}-at-start")
+        if self.inbox is not None:
+            scheduler.add_job(
+                self.run_inbox,
+                IntervalTrigger(seconds=INBOX_EVERY_SECONDS, timezone=UTC),
+                id="inbox",
+                max_instances=1,
+                coalesce=True,
+                replace_existing=True,
+            )
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler started")
@@ -90,6 +105,15 @@ class PushScheduler:
             log.warning("a tick was still running at shutdown; it is cancelled")
         scheduler.shutdown(wait=False)
         log.info("scheduler stopped")
+
+    async def run_inbox(self) -> None:
+        """One scan of the import inbox; a failure is logged and the next scan tries again."""
+        if self.inbox is None:
+            return
+        try:
+            await watch_inbox(self.context, *self.inbox)
+        except Exception:
+            log.exception("import inbox scan failed")
 
     async def run_tick(self) -> TickReport | None:
         """One tick; a tick still running makes this one a no-op (the next one catches up)."""

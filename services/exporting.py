@@ -275,3 +275,8 @@ class XlsxExportWriter:
 
     def close(self) -> None:
         self._workbook.save(self._stream)
+
+
+def export_owner_for(role: str, user_id: int) -> int | None:
+    """Whose clients a person may export: the head and admins the whole base, a manager theirs."""
+    return None if role in ("head", "admin") else user_id

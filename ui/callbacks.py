@@ -179,3 +179,15 @@ class SettingsCb(CallbackData, prefix="st"):
 
     action: str
     value: str = ""
+
+
+class ImportAction(StrEnum):
+    GO = "g"
+    CANCEL = "x"
+
+
+class ImportCb(CallbackData, prefix="im"):
+    """A file sent to the bot, waiting server-side under this id (its owner is checked)."""
+
+    a: ImportAction
+    i: str  # import id (16 hex characters)

@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 _WORK = ("today", "week", "reactivate", "risk", "client", "log")
 _COMMON = ("settings", "help", "cancel")
 MENUS: dict[Role, tuple[str, ...]] = {
-    Role.MANAGER: (*_WORK, *_COMMON),
-    Role.HEAD: (*_WORK, "digest", "users", "invite", *_COMMON),
-    Role.ADMIN: (*_WORK, "digest", "users", "invite", *_COMMON),
+    Role.MANAGER: (*_WORK, "export", *_COMMON),
+    Role.HEAD: (*_WORK, "digest", "users", "invite", "export", *_COMMON),
+    Role.ADMIN: (*_WORK, "digest", "users", "invite", "export", *_COMMON),
 }
 DEFAULT_MENU = ("start",)
 DASHBOARD_ROLES = frozenset({Role.HEAD, Role.ADMIN})

@@ -152,12 +152,16 @@ class Transaction(Base):
     order_number: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str | None] = mapped_column(String(100))
     currency: Mapped[str] = mapped_column(String(3), default="RUB")
-    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    dedup_key: Mapped[str | None] = mapped_column(String(200))  # readable; not indexed
+    dedup_hash: Mapped[int | None] = mapped_column(BigInteger)  # key_hashes(): unique per client
     import_batch_id: Mapped[int | None] = mapped_column(
         ForeignKey("import_batches.id", ondelete="SET NULL")
     )
 
-    __table_args__ = (Index("ix_transactions_client_date", "client_id", "date"),)
+    __table_args__ = (
+        Index("ix_transactions_client_date", "client_id", "date"),
+        UniqueConstraint("client_id", "dedup_hash", name="uq_transactions_client_dedup_hash"),
+    )
 
 
 class Interaction(Base):
@@ -469,3 +473,18 @@ class FsmRecord(Base):
     state: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InboxFile(Base):
+    """The watched inbox's ledger: one row per file content, so each is imported once."""
+
+    __tablename__ = "inbox_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    file_name: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))  # importing | done | failed
+    batch_id: Mapped[int | None] = mapped_column(Integer)
+    report_path: Mapped[str | None] = mapped_column(String(1000))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()

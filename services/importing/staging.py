@@ -3,8 +3,8 @@
 Each chunk of parsed rows goes into a staging table (PostgreSQL: `COPY` through
 asyncpg's `copy_records_to_table` on the unit of work's own connection, so inside
 its transaction; SQLite: one `executemany`), and from there into `transactions` in
-one statement, `ON CONFLICT (dedup_key) DO NOTHING`, so what an earlier import
-added is skipped. The database inserts a chunk while the next one is parsed.
+one statement, `ON CONFLICT (client_id, dedup_hash) DO NOTHING`, so what an earlier
+import added is skipped. The database inserts a chunk while the next one is parsed.
 The keys of every row are kept for the checks that need the whole file (a row
 repeated within it); if the file turns out to be rejected the caller rolls back.
 
@@ -34,8 +34,9 @@ STAGE_COLUMNS = (
     "category",
     "currency",
     "key_suffix",
+    "key_hash",
 )
-Record = tuple[int, int, int, int, str | None, str | None, str, str]
+Record = tuple[int, int, int, int, str | None, str | None, str, str, int]
 
 SQLITE_CACHE_KIB = 256 * 1024
 LOOKUP_CHUNK = 5_000
@@ -44,12 +45,12 @@ _CHUNK_COLUMNS_SQL = {
     "postgresql": (
         "sheet_row integer NOT NULL, client_id bigint NOT NULL, day integer NOT NULL,"
         " cents bigint NOT NULL, order_number text, category text, currency text NOT NULL,"
-        " key_suffix text NOT NULL"
+        " key_suffix text NOT NULL, key_hash bigint NOT NULL"
     ),
     "sqlite": (
         "sheet_row INTEGER NOT NULL, client_id INTEGER NOT NULL, day INTEGER NOT NULL,"
         " cents INTEGER NOT NULL, order_number TEXT, category TEXT, currency TEXT NOT NULL,"
-        " key_suffix TEXT NOT NULL"
+        " key_suffix TEXT NOT NULL, key_hash INTEGER NOT NULL"
     ),
 }
 _STAGE_COLUMNS_SQL = {
@@ -90,11 +91,11 @@ class Staging:
         order = " ORDER BY c.client_id, c.day"
         self._insert = (
             "INSERT INTO transactions (client_id, date, amount, order_number, category,"
-            " currency, dedup_key, import_batch_id)"
+            " currency, dedup_key, dedup_hash, import_batch_id)"
             f" SELECT c.client_id, {day}, {amount}, c.order_number, c.category, c.currency,"
-            f" CAST(c.client_id AS TEXT) || c.key_suffix, {self.batch_id}"
+            f" CAST(c.client_id AS TEXT) || c.key_suffix, c.key_hash, {self.batch_id}"
             f" FROM {CHUNK} c WHERE 1 = 1{order}"
-            " ON CONFLICT (dedup_key) DO NOTHING"
+            " ON CONFLICT (client_id, dedup_hash) DO NOTHING"
         )
         self._keep_keys = (
             f"INSERT INTO {STAGE} (sheet_row, client_id, key_suffix, order_number)"

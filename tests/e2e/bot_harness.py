@@ -497,13 +497,21 @@ async def bot_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
 
 @pytest.fixture
 async def bot_app(
-    request: pytest.FixtureRequest, bot_sandbox: Sandbox, bot_db_url: str, seed: SeedIds
+    request: pytest.FixtureRequest,
+    bot_sandbox: Sandbox,
+    bot_db_url: str,
+    seed: SeedIds,
+    tmp_path: Path,
 ) -> AsyncIterator[BotHarness]:
     """The real application, seeded, polling the sandbox; stopped cleanly afterwards.
 
     `@pytest.mark.redis_fsm` keeps the conversation state in Redis instead of the database.
     """
-    overrides: dict[str, Any] = {}
+    # files sent to the bot wait in the test's own folder; progress edits come quickly
+    overrides: dict[str, Any] = {
+        "IMPORT_UPLOAD_DIR": str(tmp_path / "uploads"),
+        "IMPORT_PROGRESS_EVERY_S": 0.05,
+    }
     if request.node.get_closest_marker("redis_fsm") is not None:
         overrides["REDIS_URL"] = request.getfixturevalue("redis_url")
     harness = BotHarness(bot_sandbox, make_settings(bot_db_url, **overrides), FixedClock(NOW))
