@@ -13,14 +13,14 @@ async def unknown_command(message: Message, tr: Translator) -> None:
     await message.answer(tr("fallback.unknown_command"))
 
 
-async def document_outside_flow(message: Message, tr: Translator) -> None:
-    """A file nobody asked for: what the bot can do with files."""
-    await message.answer(tr("fallback.document"))
-
-
 async def voice_outside_flow(message: Message, tr: Translator) -> None:
     """A voice message outside a call log: it becomes a comment only while logging one."""
     await message.answer(tr("fallback.voice"))
+
+
+async def other_message(message: Message, tr: Translator) -> None:
+    """A photo, a sticker, a location...: what the bot reads. (Files go to the import.)"""
+    await message.answer(tr("fallback.other_message"))
 
 
 async def outdated_button(callback: CallbackQuery, tr: Translator) -> None:
@@ -31,7 +31,7 @@ async def outdated_button(callback: CallbackQuery, tr: Translator) -> None:
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(unknown_command, F.text.startswith("/"))
-    router.message.register(document_outside_flow, F.document)
     router.message.register(voice_outside_flow, F.voice)
+    router.message.register(other_message)
     router.callback_query.register(outdated_button)
     return router

@@ -17,7 +17,7 @@ from sandbox import webapp
 from sandbox.bot_api import CANONICAL, STATE_KEY
 from sandbox.errors import ApiError, ControlError
 from sandbox.limits import check_web_app_url
-from sandbox.media import guess_mime_type
+from sandbox.media import guess_mime_type, image_mime_type, image_size
 from sandbox.state import Content, Fault, SandboxState, StoredMessage, command_entities
 
 _PROFILE_FIELDS = ("first_name", "last_name", "username", "language_code")
@@ -249,6 +249,26 @@ async def post_voice(request: web.Request) -> web.Response:
     return _created(request, message, update_id)
 
 
+async def post_photo(request: web.Request) -> web.Response:
+    user_id = _user_id(request)
+    data, _, _, fields = await _upload(request)
+    size = image_size(data)
+    if size is None:
+        raise ControlError(400, "file must be a PNG, JPEG, GIF or WebP image")
+    state = _state(request)
+    stored = state.store_file(
+        data, "photo", mime_type=image_mime_type(data), width=size[0], height=size[1]
+    )
+    caption = fields.get("caption")
+    message, update_id = await state.add_user_message(
+        user_id,
+        {key: fields.get(key) for key in _PROFILE_FIELDS},
+        photo=stored,
+        caption=Content(source=caption, plain=caption) if caption else None,
+    )
+    return _created(request, message, update_id)
+
+
 async def post_block(request: web.Request) -> web.Response:
     user_id = _user_id(request)
     body = await _json_body(request)
@@ -420,6 +440,7 @@ def add_routes(app: web.Application) -> None:
     router.add_post("/sandbox/users/{user_id}/callbacks", post_callback)
     router.add_post("/sandbox/users/{user_id}/documents", post_document)
     router.add_post("/sandbox/users/{user_id}/voice", post_voice)
+    router.add_post("/sandbox/users/{user_id}/photos", post_photo)
     router.add_post("/sandbox/users/{user_id}/block", post_block)
     router.add_get("/sandbox/users/{user_id}/commands", user_commands)
     router.add_get("/sandbox/callbacks/{query_id}", get_callback)

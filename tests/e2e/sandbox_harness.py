@@ -141,6 +141,13 @@ class SandboxClient:
         self._remember(user_id, created["cursor"], created["message_id"])
         return created
 
+    async def upload_photo(self, user_id: int, data: bytes, name: str = "photo.png") -> Message:
+        form = aiohttp.FormData(quote_fields=False)
+        form.add_field("file", data, filename=name, content_type="image/png")
+        created = await self._request("POST", f"/sandbox/users/{user_id}/photos", data=form)
+        self._remember(user_id, created["cursor"], created["message_id"])
+        return created
+
     async def block(self, user_id: int, blocked: bool | None = True) -> bool:
         """Make the person block (True) or unblock (False) the bot; None toggles."""
         body = {} if blocked is None else {"blocked": blocked}

@@ -22,7 +22,7 @@ from tests.e2e.bot_harness import (
     text_of,
     wait_answer,
 )
-from tests.e2e.sandbox_harness import SandboxClient
+from tests.e2e.sandbox_harness import SandboxClient, tiny_png
 
 BOTH_DATABASES = pytest.mark.parametrize("bot_db_url", ["sqlite", "postgres"], indirect=True)
 
@@ -221,10 +221,12 @@ async def test_unknown_commands_files_and_malformed_buttons_are_answered(
     )
     await chat.send(ANNA, "/CLIENT Ромашка")
     await chat.wait_for(ANNA, lambda m: "Не знаю такой команды" in text_of(m))
-    await chat.upload_document(ANNA, "clients.xlsx", b"PK\x03\x04")
-    await chat.wait_for(ANNA, lambda m: "Файлы я принимаю" in text_of(m))
+    await chat.upload_document(ANNA, "clients.xlsx", b"PK\x03\x04")  # a manager's file
+    await chat.wait_for(ANNA, lambda m: "Импорт файлов — у руководителя" in text_of(m))
     await chat.upload_voice(ANNA, b"OggS" + bytes(64), duration=2)
     await chat.wait_for(ANNA, lambda m: "Голосовое сообщение" in text_of(m))
+    await chat.upload_photo(ANNA, tiny_png())
+    await chat.wait_for(ANNA, lambda m: "Я читаю текст" in text_of(m))
     await chat.send(ANNA, "/help")
     helped = await chat.wait_for(ANNA, lambda m: "/today" in text_of(m))
     for data in ("zz:1", "cf:zz:1", "cl", "ca:x:y:z", "un:1:2:3"):
