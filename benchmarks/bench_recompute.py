@@ -8,7 +8,8 @@ On the demo base (`demo_data`, the project's generator and loader) of N clients:
   transactions GROUP BY client_id, date` drained through the sqlite3 module (best of 3);
 - the nightly recompute: a run for the day before, then the measured run for the day
   (each in its own process, so the peak memory is the recompute's), and a re-run of
-  that day; per phase (read, analytics, cross-sell, write, next due) and the ratio to
+  that day; per phase (read, analytics, cross-sell, write, next due, the dashboard
+  aggregates, the monthly model check) and the ratio to
   the reference. The target: within 10x on both databases;
 - history growth: daily runs over the last `--days` days of the base (each sees only
   what was known that day) and the history rows they add, extrapolated to a year of
@@ -59,7 +60,7 @@ POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 CACHE_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
-PHASES = ("read", "analytics", "cross_sell", "write", "next_due")
+PHASES = ("read", "analytics", "cross_sell", "write", "next_due", "aggregates", "model_check")
 TARGET_RATIO = 10.0
 BIG_TARGET_SECONDS = 120.0
 BIG_TARGET_MEMORY_MB = 4096.0
