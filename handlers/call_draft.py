@@ -9,7 +9,7 @@ step that is open (edited to its final state when the step is done).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,8 @@ RESCHEDULE = "next"
 _KEY = "call"
 _PAUSED = "call_paused"
 _SAVED = "call_saved"
+# a second text this soon after a comment saved the call is that comment sent twice
+SECOND_COMMENT_WINDOW = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -127,12 +129,24 @@ async def _drop(state: FSMContext, *keys: str) -> dict[str, Any]:
     return data
 
 
-async def finish_draft(state: FSMContext, saved: CallDraft | None = None) -> None:
-    """Leave the conversation but keep other data (recent searches); remember what was saved."""
+async def finish_draft(
+    state: FSMContext,
+    saved: CallDraft | None = None,
+    *,
+    at: datetime | None = None,
+    by_comment: bool = False,
+) -> None:
+    """Leave the conversation but keep other data (recent searches); remember what was saved
+    (when, and whether a typed comment saved it)."""
     await state.set_state(None)
     data = await _drop(state, _KEY, _PAUSED)
     if saved is not None:
-        data[_SAVED] = {"draft_id": saved.draft_id, "client_id": saved.client_id}
+        data[_SAVED] = {
+            "draft_id": saved.draft_id,
+            "client_id": saved.client_id,
+            "at": at.isoformat() if at is not None else None,
+            "by_comment": by_comment,
+        }
     await state.set_data(data)
 
 
@@ -153,6 +167,33 @@ async def take_paused(state: FSMContext, client_id: int) -> CallDraft:
     data.pop(_PAUSED, None)
     await state.set_data(data)
     return draft
+
+
+async def just_saved_by_comment(
+    state: FSMContext, now: datetime, window: timedelta = SECOND_COMMENT_WINDOW
+) -> str | None:
+    """The draft a typed comment saved less than `window` ago: a text right after it is the
+    same hurried comment sent twice, not a search."""
+    saved = (await state.get_data()).get(_SAVED)
+    if not isinstance(saved, dict) or not saved.get("by_comment"):
+        return None
+    try:
+        at = datetime.fromisoformat(str(saved.get("at")))
+    except ValueError:
+        return None
+    draft_id = saved.get("draft_id")
+    if not isinstance(draft_id, str) or not timedelta(0) <= now - at < window:
+        return None
+    return draft_id
+
+
+async def forget_second_comment(state: FSMContext) -> None:
+    """The second text was answered: any further one is what it is (a search)."""
+    data = await state.get_data()
+    saved = data.get(_SAVED)
+    if isinstance(saved, dict):
+        data[_SAVED] = {**saved, "by_comment": False}
+        await state.set_data(data)
 
 
 async def saved_draft_id(state: FSMContext, client_id: int) -> str | None:

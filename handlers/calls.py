@@ -15,7 +15,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
@@ -27,6 +27,8 @@ from handlers.call_draft import (
     current_draft,
     draft_for,
     finish_draft,
+    forget_second_comment,
+    just_saved_by_comment,
     keep_draft,
     open_draft,
     pause_draft,
@@ -350,7 +352,7 @@ async def _save(
     )
     if after_commit is not None:  # a process test's kill point
         after_commit()
-    await finish_draft(state, saved=draft)
+    await finish_draft(state, saved=draft, at=now, by_comment=comment is not None)
     if not edit:
         await _close_step(target.bot, target.chat.id, draft)
     await _reply_saved(target, logged, viewer, tr, edit=edit)
@@ -665,6 +667,30 @@ async def text_comment(
     )
 
 
+async def second_comment(
+    message: Message,
+    state: FSMContext,
+    uow: UnitOfWork,
+    viewer: Viewer,
+    now: datetime,
+    tr: Translator,
+    saved_draft: str,
+) -> None:
+    """A text seconds after a comment saved the call: the hurried second comment. Say the
+    call is saved (with undo), and that this text was neither added nor searched."""
+    await forget_second_comment(state)
+    logged = await saved_call(uow, viewer, saved_draft, now)
+    if logged is None:  # undone meanwhile: nothing to point at
+        raise StaleAction()
+    await message.answer(tr("calls.second_comment", text=h(message.text or "", 60)))
+    await _reply_saved(message, logged, viewer, tr, edit=False)
+
+
+async def _just_saved(message: Message, state: FSMContext, now: datetime) -> dict[str, str] | bool:
+    draft_id = await just_saved_by_comment(state, now)
+    return {"saved_draft": draft_id} if draft_id else False
+
+
 async def stale_button(
     callback: CallbackQuery,
     callback_data: CallCb | CalendarCb,
@@ -834,6 +860,9 @@ def create_router() -> Router:
     )
     router.message.register(voice_comment, CallFlow.comment, F.voice)
     router.message.register(text_comment, CallFlow.comment, F.text, ~F.text.startswith("/"))
+    router.message.register(
+        second_comment, StateFilter(None), F.text, ~F.text.startswith("/"), _just_saved
+    )
     router.callback_query.register(stale_button, CalendarCb.filter())
     router.callback_query.register(stale_button, CallCb.filter())
     router.callback_query.register(resume_draft, DraftCb.filter(F.a == DraftAction.RESUME))

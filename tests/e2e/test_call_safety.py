@@ -110,7 +110,13 @@ async def test_two_comments_at_once_save_one_call(
     await _up_to_the_comment(chat)
     await asyncio.gather(chat.send(ANNA, "первый"), chat.send(ANNA, "второй"))
     await chat.wait_for(ANNA, lambda m: "Звонок сохранён" in text_of(m))
-    await chat.wait_for(ANNA, lambda m: "никого не нашлось" in text_of(m))  # then a search
+    # the second: "already saved" with its undo button, and that it was neither added nor
+    # searched; sent again, it is a search
+    await chat.wait_for(ANNA, lambda m: "«второй» пришло, когда звонок уже был" in text_of(m))
+    again = await chat.wait_for(ANNA, lambda m: "уже сохранён" in text_of(m))
+    assert "un:" in str(again.get("reply_markup"))
+    await chat.send(ANNA, "второй")
+    await chat.wait_for(ANNA, lambda m: "никого не нашлось" in text_of(m))
     async with bot_app.uow_factory() as uow:
         rows = list(
             await uow.session.scalars(
