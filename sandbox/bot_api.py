@@ -29,7 +29,7 @@ from sandbox.errors import (
     unauthorized,
 )
 from sandbox.limits import check_inline_keyboard, check_text_length, check_web_app_url
-from sandbox.media import guess_mime_type, image_mime_type, image_size
+from sandbox.media import guess_mime_type
 from sandbox.state import (
     Chat,
     Content,
@@ -291,16 +291,10 @@ class Call:
         if len(upload.data) > self.state.config.max_upload_bytes:
             raise ApiError(413, "Request Entity Too Large")
         if kind == "photo":
-            size = image_size(upload.data)
-            if size is None:
+            photo = self.state.store_photo(upload.data)
+            if photo is None:
                 raise bad_request("IMAGE_PROCESS_FAILED")
-            return self.state.store_file(
-                upload.data,
-                "photo",
-                mime_type=image_mime_type(upload.data),
-                width=size[0],
-                height=size[1],
-            )
+            return photo
         return self.state.store_file(
             upload.data,
             kind,

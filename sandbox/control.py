@@ -17,7 +17,7 @@ from sandbox import webapp
 from sandbox.bot_api import CANONICAL, STATE_KEY
 from sandbox.errors import ApiError, ControlError
 from sandbox.limits import check_web_app_url
-from sandbox.media import guess_mime_type, image_mime_type, image_size
+from sandbox.media import guess_mime_type
 from sandbox.state import Content, Fault, SandboxState, StoredMessage, command_entities
 
 _PROFILE_FIELDS = ("first_name", "last_name", "username", "language_code")
@@ -252,13 +252,10 @@ async def post_voice(request: web.Request) -> web.Response:
 async def post_photo(request: web.Request) -> web.Response:
     user_id = _user_id(request)
     data, _, _, fields = await _upload(request)
-    size = image_size(data)
-    if size is None:
-        raise ControlError(400, "file must be a PNG, JPEG, GIF or WebP image")
     state = _state(request)
-    stored = state.store_file(
-        data, "photo", mime_type=image_mime_type(data), width=size[0], height=size[1]
-    )
+    stored = state.store_photo(data)
+    if stored is None:
+        raise ControlError(400, "file must be a PNG, JPEG, GIF or WebP image")
     caption = fields.get("caption")
     message, update_id = await state.add_user_message(
         user_id,

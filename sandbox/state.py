@@ -21,6 +21,7 @@ from typing import Any
 from sandbox.config import SandboxConfig
 from sandbox.errors import ApiError, ControlError, bad_request
 from sandbox.limits import RateLimiter
+from sandbox.media import image_mime_type, image_size
 from sandbox.telegram_html import utf16_length
 
 # Telegram's default when a bot never passed allowed_updates: everything but these three.
@@ -996,6 +997,15 @@ class SandboxState:
             await self.chat(chat_id).changes.wait(remaining)
 
     # Files ------------------------------------------------------------------------------------
+
+    def store_photo(self, data: bytes) -> StoredFile | None:
+        """Store an image as a photo, sized; None when it is not a PNG/JPEG/GIF/WebP."""
+        size = image_size(data)
+        if size is None:
+            return None
+        return self.store_file(
+            data, "photo", mime_type=image_mime_type(data), width=size[0], height=size[1]
+        )
 
     def store_file(self, data: bytes, kind: str, **meta: Any) -> StoredFile:
         number = self._next_file_number

@@ -74,6 +74,12 @@ def build_router() -> Router:
         assert message.voice is not None
         await message.answer(f"Voice note, {message.voice.duration} s")
 
+    @router.message(F.photo)
+    async def photo_received(message: Message) -> None:
+        assert message.photo
+        size = message.photo[-1]
+        await message.answer(f"Photo {size.width}x{size.height}")
+
     return router
 
 
@@ -176,3 +182,15 @@ async def test_voice_note_reaches_the_bot(
     reply = await sandbox_client.wait_for(ANN, lambda m: "Voice" in m["text"])
 
     assert reply["text"] == "Voice note, 3 s"
+
+
+async def test_a_photo_reaches_the_bot_sized_and_a_non_image_is_refused(
+    polling: PollingRunner, sandbox_client: SandboxClient
+) -> None:
+    await sandbox_client.upload_photo(ANN, tiny_png(3, 2))
+
+    reply = await sandbox_client.wait_for(ANN, lambda m: m["text"].startswith("Photo"))
+
+    assert reply["text"] == "Photo 3x2"
+    with pytest.raises(AssertionError, match="400"):
+        await sandbox_client.upload_photo(ANN, b"not an image")
